@@ -1,0 +1,45 @@
+# faqmine — the two commands are `make demo` and `make test`; both set up .venv first when it is missing.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+DATA ?= data/demo
+SIM_SIZE ?= 30MB
+SIM_SEED ?= 1
+WHEELS ?= /opt/wheels
+export PYSPARK_PYTHON := $(abspath $(PY))
+export PYSPARK_DRIVER_PYTHON := $(abspath $(PY))
+export SPARK_LOCAL_IP := 127.0.0.1
+export PATH := $(abspath $(VENV))/bin:$(PATH)
+
+.PHONY: setup models demo test lint bench airflow clean
+
+$(VENV)/.installed: pyproject.toml requirements.lock
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check uv
+	$(VENV)/bin/uv pip install --python $(PY) --find-links $(WHEELS) -r requirements.lock
+	$(VENV)/bin/uv pip install --python $(PY) --no-deps -e .
+	touch $@
+
+setup: $(VENV)/.installed models
+
+models: $(VENV)/.installed
+	$(PY) -m faqmine.cli models fetch-lid --out models
+
+demo: setup
+	bash scripts/demo.sh "$(DATA)" "$(SIM_SIZE)" "$(SIM_SEED)"
+
+test: setup
+	$(PY) -m pytest -q -p no:cacheprovider tests
+
+lint: setup
+	$(VENV)/bin/ruff check src jobs dags tests bench training
+
+bench: setup
+	$(PY) bench/extract.py
+
+airflow: setup
+	bash scripts/airflow_standalone.sh
+
+clean:
+	rm -rf data/demo .state

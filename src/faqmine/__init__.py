@@ -1,0 +1,1 @@
+"""faqmine: multilingual FAQ retrieval data from web crawls."""

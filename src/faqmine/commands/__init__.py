@@ -1,0 +1,1 @@
+"""Sub-commands of the `faqmine` command line (see faqmine.cli)."""
