@@ -23,6 +23,8 @@ class StageStats:
     records_out: int = 0
     dropped: Counter = field(default_factory=Counter)
     counters: Counter = field(default_factory=Counter)
+    samples: list[str] = field(default_factory=list)  # a few messages naming bad files/records
+    max_samples: int = 20
 
     def kept(self, n: int = 1) -> None:
         self.records_in += n
@@ -35,11 +37,16 @@ class StageStats:
     def count(self, name: str, n: int = 1) -> None:
         self.counters[name] += n
 
+    def sample(self, message: str) -> None:
+        if len(self.samples) < self.max_samples:
+            self.samples.append(message)
+
     def merge(self, other: StageStats) -> StageStats:
         self.records_in += other.records_in
         self.records_out += other.records_out
         self.dropped.update(other.dropped)
         self.counters.update(other.counters)
+        self.samples.extend(other.samples[: max(0, self.max_samples - len(self.samples))])
         return self
 
     def to_dict(self, **extra) -> dict:
@@ -50,6 +57,8 @@ class StageStats:
             "dropped": dict(sorted(self.dropped.items())),
             **{k: v for k, v in sorted(self.counters.items())},
         }
+        if self.samples:
+            out["samples"] = list(self.samples)
         out.update(extra)
         return out
 
@@ -62,6 +71,7 @@ class StageStats:
             records_out=int(data["out"]),
             dropped=Counter(data.get("dropped", {})),
             counters=Counter({k: v for k, v in data.items() if k not in reserved and isinstance(v, int)}),
+            samples=list(data.get("samples", [])),
         )
 
 

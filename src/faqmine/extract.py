@@ -1,0 +1,280 @@
+"""Extraction: WARC records in, FAQ question-answer rows out, every skipped record counted by reason.
+
+`extract_page` handles one HTTP response body; `extract_warc_file` streams one WARC
+file with FastWARC and yields Arrow record batches in the `qa_raw` schema while it
+fills a `StageStats`. The unit counted in `in`/`out`/`dropped` is the WARC record;
+`rows_out` counts QA rows. Drop reasons:
+
+- `not_response`    warcinfo, request, metadata... records (no page to read)
+- `too_large`       body over `max_page_bytes` (not even read)
+- `http_not_ok`     HTTP status other than 200
+- `not_html`        Content-Type not HTML, or a body that is a binary file (PDF, image...)
+- `no_faq_markup`   no FAQPage marker in the bytes, or markup that holds no FAQPage
+- `decode_error`    text that no charset decodes without many replacement characters
+- `invalid_jsonld`  FAQPage JSON-LD that no repair could read, and no FAQ in other markup
+- `empty_qa`        FAQ markup whose every question or answer is empty
+- `extract_error`   any other failure on one record (the record is skipped, the file goes on)
+- `bad_gzip` / `bad_warc` / `unreadable_file`  the unreadable remainder of a corrupt, truncated or
+                    missing file, counted as one unit (its record count cannot be known)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import pyarrow as pa
+from fastwarc import ArchiveIterator, WarcRecordType
+
+from faqmine.charset import MAX_REPLACEMENT_SHARE, decode_html, looks_binary, replacement_share
+from faqmine.html_markup import read_markup
+from faqmine.ids import qa_id
+from faqmine.jsonld import InvalidJsonLd, parse_jsonld
+from faqmine.schemaorg import declared_language, faq_qas
+from faqmine.schemas import load_schema
+from faqmine.stats import StageStats
+from faqmine.text import html_to_text, normalize_text
+from faqmine.urls import clean_target_uri, registered_domain
+from faqmine.warc_input import gzip_tail_complete, local_copy
+
+DEFAULT_MAX_PAGE_BYTES = 5 * 1024 * 1024
+BATCH_ROWS = 2048
+MARKUPS = ("jsonld", "microdata", "rdfa")
+_HTML_TYPES = ("text/html", "application/xhtml+xml", "application/xml", "text/xml")
+_CRAWL_IN_PATH = re.compile(r"CC-MAIN-\d{4}-\d{2}")
+
+
+@dataclass(frozen=True)
+class PageQA:
+    question: str
+    answer: str
+    markup: str
+
+
+@dataclass
+class PageResult:
+    """What one page gave: its QAs (distinct, non-empty) or the reason it gave none."""
+
+    qas: list[PageQA] = field(default_factory=list)
+    drop_reason: str | None = None
+    language: str | None = None
+    title: str | None = None
+    description: str | None = None
+    counters: dict[str, int] = field(default_factory=dict)
+
+
+def has_faq_marker(body: bytes) -> bool:
+    """Cheap byte test run before any parsing: can this page hold schema.org FAQPage markup?
+
+    Every syntax names the type FAQPage somewhere (JSON-LD `@type`, Microdata `itemtype`,
+    RDFa `typeof`, with http/https/prefixed IRIs), so one case-insensitive substring decides.
+    """
+    return b"FAQPage" in body or b"faqpage" in body.lower()
+
+
+def extract_page(body: bytes, http_charset: str | None = None, content_language: str | None = None) -> PageResult:
+    """Parse one HTML body that passed the prefilter."""
+    counters: dict[str, int] = {}
+    decoded = decode_html(body, http_charset)
+    if decoded.fallback:
+        counters["charset_fallback"] = 1
+    if replacement_share(decoded.text) > MAX_REPLACEMENT_SHARE:
+        return PageResult(drop_reason="decode_error", counters=counters)
+    page = read_markup(decoded.text)
+    counters["pages_parsed"] = 1
+
+    jsonld_values: list = []
+    unreadable_faq_blocks = 0
+    for block in page.jsonld_blocks:
+        try:
+            values, repaired = parse_jsonld(block)
+        except InvalidJsonLd:
+            counters["jsonld_blocks_invalid"] = counters.get("jsonld_blocks_invalid", 0) + 1
+            unreadable_faq_blocks += "faqpage" in block.lower()
+            continue
+        if repaired:
+            counters["jsonld_blocks_repaired"] = counters.get("jsonld_blocks_repaired", 0) + 1
+        jsonld_values.extend(values)
+
+    found: list[tuple[str, list]] = []
+    n_faq = 0
+    for markup, values, to_text in (
+        ("jsonld", jsonld_values, html_to_text),
+        ("microdata", page.microdata_items, normalize_text),
+        ("rdfa", page.rdfa_items, normalize_text),
+    ):
+        if values:
+            raw, n = faq_qas(values, to_text)
+            n_faq += n
+            found.append((markup, raw))
+
+    result = PageResult(
+        language=page.language or declared_language(jsonld_values) or content_language or page.content_language,
+        title=page.title,
+        description=page.description,
+        counters=counters,
+    )
+    if n_faq == 0:
+        result.drop_reason = "invalid_jsonld" if unreadable_faq_blocks else "no_faq_markup"
+        return result
+    seen: set[tuple[str, str]] = set()
+    for markup, raw in found:
+        for qa in raw:
+            if not qa.question:
+                counters["qa_empty_question"] = counters.get("qa_empty_question", 0) + 1
+            elif not qa.answer:
+                counters["qa_empty_answer"] = counters.get("qa_empty_answer", 0) + 1
+            elif (qa.question, qa.answer) in seen:
+                counters["qa_duplicate_on_page"] = counters.get("qa_duplicate_on_page", 0) + 1
+            else:
+                seen.add((qa.question, qa.answer))
+                result.qas.append(PageQA(qa.question, qa.answer, markup))
+    if not result.qas:
+        result.drop_reason = "empty_qa"
+    return result
+
+
+def crawl_of(path: str, warcinfo_crawl: str | None, given: str | None) -> str:
+    if given:
+        return given
+    if warcinfo_crawl:
+        return warcinfo_crawl
+    match = _CRAWL_IN_PATH.search(path)
+    return match.group(0) if match else "local"
+
+
+def _warcinfo_crawl(payload: bytes) -> str | None:
+    for line in payload.decode("utf-8", "replace").splitlines():
+        key, _, value = line.partition(":")
+        if key.strip().lower() == "ispartof" and value.strip():
+            return value.strip()
+    return None
+
+
+class _RowBuffer:
+    """Column lists for one Arrow batch of qa_raw rows."""
+
+    def __init__(self) -> None:
+        self.schema = load_schema("qa_raw").arrow()
+        self.columns: dict[str, list] = {name: [] for name in self.schema.names}
+
+    def __len__(self) -> int:
+        return len(self.columns["qa_id"])
+
+    def add_page(self, result: PageResult, url: str, crawl: str, warc_file: str, offset: int,
+                 fetch_time: datetime | None) -> None:
+        domain = registered_domain(url)
+        for position, qa in enumerate(result.qas):
+            row = {
+                "qa_id": qa_id(url, qa.question, qa.answer), "question": qa.question, "answer": qa.answer,
+                "url": url, "domain": domain, "crawl": crawl, "warc_file": warc_file,
+                "warc_record_offset": offset, "fetch_time": fetch_time, "page_language": result.language,
+                "page_title": result.title, "page_description": result.description, "markup": qa.markup,
+                "position": position,
+            }
+            for name, value in row.items():
+                self.columns[name].append(value)
+
+    def flush(self) -> pa.RecordBatch:
+        batch = pa.RecordBatch.from_pydict(self.columns, schema=self.schema)
+        self.columns = {name: [] for name in self.schema.names}
+        return batch
+
+
+def _record_date(record) -> datetime | None:
+    try:
+        return record.record_date
+    except (ValueError, OSError):
+        return None
+
+
+def extract_warc_file(
+    uri: str,
+    stats: StageStats,
+    crawl: str | None = None,
+    max_page_bytes: int = DEFAULT_MAX_PAGE_BYTES,
+    batch_rows: int = BATCH_ROWS,
+) -> Iterator[pa.RecordBatch]:
+    """Stream one WARC file; yield qa_raw batches; count every record into `stats`.
+
+    Never raises for bad input: an unreadable file or its unreadable remainder is a counted drop.
+    """
+    rows = _RowBuffer()
+    warcinfo_crawl: str | None = None
+    last_offset = 0
+    try:
+        with local_copy(uri) as path, open(path, "rb") as stream:
+            stats.count("warc_files")
+            try:
+                for record in ArchiveIterator(stream, parse_http=True):
+                    last_offset = record.stream_pos
+                    _handle_record(record, uri, crawl, warcinfo_crawl, max_page_bytes, stats, rows)
+                    if record.record_type == WarcRecordType.warcinfo and warcinfo_crawl is None:
+                        warcinfo_crawl = _warcinfo_crawl(record.reader.read())
+                    if len(rows) >= batch_rows:
+                        yield rows.flush()
+            except OSError as exc:
+                reason = "bad_gzip" if "zip" in str(exc).lower() or "decompress" in str(exc).lower() else "bad_warc"
+                _fail_file(stats, reason, uri, exc)
+            else:
+                if not gzip_tail_complete(path, last_offset):
+                    _fail_file(stats, "bad_gzip", uri, "truncated gzip member at the end of the file")
+    except OSError as exc:
+        _fail_file(stats, "unreadable_file", uri, exc)
+    if len(rows):
+        yield rows.flush()
+
+
+def _fail_file(stats: StageStats, reason: str, uri: str, error: object) -> None:
+    stats.drop(reason)
+    stats.count("warc_files_failed")
+    stats.sample(f"{uri}: {reason}: {error}")
+
+
+def _handle_record(record, uri: str, crawl: str | None, warcinfo_crawl: str | None, max_page_bytes: int,
+                   stats: StageStats, rows: _RowBuffer) -> None:
+    if record.record_type != WarcRecordType.response:
+        stats.drop("not_response")
+        return
+    stats.count("responses")
+    url = clean_target_uri(record.headers.get("WARC-Target-URI"))
+    try:
+        if record.content_length > max_page_bytes:
+            stats.drop("too_large")
+            return
+        http = record.http_headers if record.is_http else None
+        if http is None or http.status_code != 200:
+            stats.drop("http_not_ok")
+            return
+        content_type = (record.http_content_type or "").lower()
+        if content_type and not content_type.startswith(_HTML_TYPES):
+            stats.drop("not_html")
+            return
+        body = record.reader.read()
+        stats.count("bytes_read", len(body))
+        if looks_binary(body):
+            stats.drop("not_html")
+            return
+        if not has_faq_marker(body):
+            stats.drop("no_faq_markup")
+            return
+        stats.count("prefilter_pass")
+        result = extract_page(body, record.http_charset, http.get("Content-Language"))
+    except OSError:
+        raise  # the stream itself is broken: the file-level handler counts the rest of the file
+    except Exception as exc:  # one bad record must never end the file
+        stats.drop("extract_error")
+        stats.sample(f"{uri} @{record.stream_pos} {url}: {type(exc).__name__}: {exc}")
+        return
+    for name, n in result.counters.items():
+        stats.count(name, n)
+    if result.drop_reason:
+        stats.drop(result.drop_reason)
+        return
+    stats.kept()
+    stats.count("rows_out", len(result.qas))
+    for qa in result.qas:
+        stats.count(f"qas_{qa.markup}")
+    rows.add_page(result, url, crawl_of(uri, warcinfo_crawl, crawl), uri, record.stream_pos, _record_date(record))

@@ -1,0 +1,1 @@
+"""The Spark layer: sessions, stages built from library functions, dataset writing."""
