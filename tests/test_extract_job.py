@@ -11,6 +11,7 @@ import duckdb
 import pytest
 from test_extract import COMMONCRAWL_FAQ_QUESTIONS, broken_crawl
 
+from faqmine.check import check_data_root
 from faqmine.spark.datasets import write_dataset
 from faqmine.spark.extract_stage import run_extract
 from faqmine.stats import check_balance, read_stats
@@ -37,6 +38,7 @@ def test_job_on_sample_and_broken_files_balances_and_reruns_identically(spark, s
     first = spark.read.parquet(str(out)).orderBy("qa_id").collect()
     assert len(first) == stats["rows_out"]
     assert {r.crawl for r in first} == {"local", "CC-MAIN-2024-18"}
+    assert check_data_root(tmp_path) == (["qa_raw"], [])  # Spark's output meets the contract
 
     again = extract_to(spark, files, out)  # a rerun replaces the dataset with the same rows
     assert again == stats

@@ -12,7 +12,7 @@ import importlib
 import sys
 
 # module (under faqmine.commands) -> registered by its register(subparsers)
-_COMMANDS = ["models", "summary"]
+_COMMANDS = ["models", "summary", "check"]
 
 
 def build_parser() -> argparse.ArgumentParser:

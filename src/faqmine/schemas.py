@@ -49,6 +49,8 @@ class DatasetSchema:
     description: str
     partition_by: tuple[str, ...]
     columns: tuple[dict, ...]
+    primary_key: str | None = None  # column whose values are unique
+    upstream: dict | None = None  # column -> "dataset.column" every value must exist in
 
     @property
     def names(self) -> list[str]:
@@ -77,4 +79,6 @@ def load_schema(dataset: str) -> DatasetSchema:
         description=raw.get("description", ""),
         partition_by=tuple(raw.get("partition_by", [])),
         columns=tuple(raw["columns"]),
+        primary_key=raw.get("primary_key"),
+        upstream=dict(raw.get("upstream") or {}),
     )

@@ -1,0 +1,98 @@
+"""`faqmine check`: verify every dataset under a data root against its contract.
+
+For each dataset folder that has a schema in `schemas/`:
+- `_SUCCESS` and `_stats.json` exist, and `in == out + sum(dropped)`;
+- the rows on disk are as many as the stats say were written (`rows_out`, else `out`);
+- the columns and their types match the schema file;
+- the schema's `primary_key` column holds no duplicate;
+- every value of a column named in the schema's `upstream` map exists in the upstream dataset.
+
+Reads Parquet with pyarrow (no Spark): meant for a run's outputs on one machine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+
+from faqmine.schemas import load_schema, schemas_dir
+from faqmine.stats import UnbalancedStats, check_balance, read_stats
+
+
+@dataclass(frozen=True)
+class Problem:
+    dataset: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.dataset}: {self.message}"
+
+
+def _read(folder: Path, partition_by: tuple[str, ...]) -> pa.Table:
+    partitioning = ds.partitioning(pa.schema([(c, pa.string()) for c in partition_by]), flavor="hive")
+    return ds.dataset(folder, format="parquet", partitioning=partitioning,
+                      exclude_invalid_files=True).to_table()
+
+
+def _same_type(actual: pa.DataType, expected: pa.DataType) -> bool:
+    if pa.types.is_timestamp(actual) and pa.types.is_timestamp(expected):
+        return True  # unit and zone are storage details
+    if pa.types.is_dictionary(actual):
+        actual = actual.value_type
+    return actual == expected
+
+
+def check_dataset(root: Path, name: str) -> list[Problem]:
+    folder = root / name
+    schema = load_schema(name)
+    problems: list[Problem] = []
+    for marker in ("_SUCCESS", "_stats.json"):
+        if not (folder / marker).exists():
+            problems.append(Problem(name, f"{marker} is missing in {folder}"))
+    if problems:
+        return problems
+    stats = read_stats(folder)
+    try:
+        check_balance(stats, name)
+    except UnbalancedStats as exc:
+        problems.append(Problem(name, f"stats do not balance: {exc}"))
+    table = _read(folder, schema.partition_by)
+    expected_rows = stats.get("rows_out", stats["out"])
+    if table.num_rows != expected_rows:
+        problems.append(Problem(name, f"{table.num_rows} rows on disk but _stats.json says {expected_rows} written"))
+    expected = schema.arrow()
+    for field in expected:
+        if field.name not in table.column_names:
+            problems.append(Problem(name, f"column {field.name} is missing"))
+        elif not _same_type(table.schema.field(field.name).type, field.type):
+            problems.append(Problem(name, f"column {field.name} has type {table.schema.field(field.name).type}, "
+                                          f"schemas/{name}.json says {field.type}"))
+    extra = set(table.column_names) - set(expected.names)
+    if extra:
+        problems.append(Problem(name, f"columns not in the schema: {sorted(extra)}"))
+    key = schema.primary_key
+    if key and key in table.column_names:
+        n_unique = pc.count_distinct(table[key]).as_py()
+        if n_unique != table.num_rows:
+            problems.append(Problem(name, f"{table.num_rows - n_unique} duplicate {key} value(s)"))
+    for column, target in (schema.upstream or {}).items():
+        up_name, up_column = target.split(".")
+        if column not in table.column_names or not (root / up_name).exists():
+            continue
+        upstream = _read(root / up_name, load_schema(up_name).partition_by)[up_column]
+        missing = pc.sum(pc.invert(pc.is_in(table[column], value_set=upstream.unique()))).as_py() or 0
+        if missing:
+            problems.append(Problem(name, f"{missing} {column} value(s) not found in {up_name}.{up_column}"))
+    return problems
+
+
+def check_data_root(root: Path) -> tuple[list[str], list[Problem]]:
+    """Returns (datasets checked, problems found)."""
+    known = {p.stem for p in schemas_dir().glob("*.json")}
+    checked = sorted(p.name for p in root.iterdir() if p.is_dir() and p.name in known) if root.exists() else []
+    problems = [problem for name in checked for problem in check_dataset(root, name)]
+    return checked, problems
