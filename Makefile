@@ -12,7 +12,7 @@ export PYSPARK_DRIVER_PYTHON := $(abspath $(PY))
 export SPARK_LOCAL_IP := 127.0.0.1
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: setup models demo test lint bench airflow clean
+.PHONY: setup models demo test lint bench airflow fuzz clean
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,7 @@ setup: $(VENV)/.installed models
 
 models: $(VENV)/.installed
 	$(PY) -m faqmine.cli models fetch-lid --out models
+	$(PY) -m faqmine.cli models build --out models/multilingual-e5-small
 
 demo: setup
 	bash scripts/demo.sh "$(DATA)" "$(SIM_SIZE)" "$(SIM_SEED)"
@@ -40,6 +41,14 @@ bench: setup
 
 airflow: setup
 	bash scripts/airflow_standalone.sh
+
+FUZZ_SECONDS ?= 600
+fuzz: setup
+	mkdir -p .state/fuzz/corpus .state/fuzz/crashes
+	cp -n fuzz/corpus/* .state/fuzz/corpus/
+	$(PY) fuzz/fuzz_extract.py .state/fuzz/corpus fuzz/corpus -max_total_time=$(FUZZ_SECONDS) \
+		-rss_limit_mb=4096 -artifact_prefix=.state/fuzz/crashes/
+	@echo "new corpus entries: .state/fuzz/corpus; crashes (copy into fuzz/regressions/): .state/fuzz/crashes/"
 
 clean:
 	rm -rf data/demo .state

@@ -45,7 +45,7 @@ def _codec(label: str | None) -> str | None:
     label = _HTML5_ALIASES.get(label, label)
     try:
         return codecs.lookup(label).name
-    except LookupError:
+    except (LookupError, ValueError):  # unknown names, and names no codec could have (NUL bytes...)
         return None
 
 

@@ -12,7 +12,9 @@ fills a `StageStats`. The unit counted in `in`/`out`/`dropped` is the WARC recor
 - `no_faq_markup`   no FAQPage marker in the bytes, or markup that holds no FAQPage
 - `decode_error`    text that no charset decodes without many replacement characters
 - `invalid_jsonld`  FAQPage JSON-LD that no repair could read, and no FAQ in other markup
-- `empty_qa`        FAQ markup whose every question or answer is empty
+- `empty_qa`        FAQPage markup without one question that has both a question and an answer text
+- `markup_over_limit` more structured-data elements than `html_markup.MAX_ITEM_ELEMENTS`
+- `extract_timeout` parsing one record took longer than `record_seconds`
 - `extract_error`   any other failure on one record (the record is skipped, the file goes on)
 - `bad_gzip` / `bad_warc` / `unreadable_file`  the unreadable remainder of a corrupt, truncated or
                     missing file, counted as one unit (its record count cannot be known)
@@ -29,17 +31,23 @@ import pyarrow as pa
 from fastwarc import ArchiveIterator, WarcRecordType
 
 from faqmine.charset import MAX_REPLACEMENT_SHARE, decode_html, looks_binary, replacement_share
-from faqmine.html_markup import read_markup
+from faqmine.html_markup import MarkupOverLimit, read_markup
 from faqmine.ids import qa_id
 from faqmine.jsonld import InvalidJsonLd, parse_jsonld
 from faqmine.schemaorg import declared_language, faq_qas
 from faqmine.schemas import load_schema
 from faqmine.stats import StageStats
 from faqmine.text import html_to_text, normalize_text
+from faqmine.timeouts import WorkTimeout, time_limit
 from faqmine.urls import clean_target_uri, registered_domain
 from faqmine.warc_input import gzip_tail_complete, local_copy
 
 DEFAULT_MAX_PAGE_BYTES = 5 * 1024 * 1024
+DEFAULT_RECORD_SECONDS = 10.0
+# QA-level bounds (counted, never silent): far above what real FAQ pages carry.
+MAX_QAS_PER_PAGE = 1000
+MAX_QUESTION_CHARS = 2_000
+MAX_ANSWER_CHARS = 50_000
 BATCH_ROWS = 2048
 MARKUPS = ("jsonld", "microdata", "rdfa")
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "application/xml", "text/xml")
@@ -82,7 +90,10 @@ def extract_page(body: bytes, http_charset: str | None = None, content_language:
         counters["charset_fallback"] = 1
     if replacement_share(decoded.text) > MAX_REPLACEMENT_SHARE:
         return PageResult(drop_reason="decode_error", counters=counters)
-    page = read_markup(decoded.text)
+    try:
+        page = read_markup(decoded.text)
+    except MarkupOverLimit:
+        return PageResult(drop_reason="markup_over_limit", counters=counters)
     counters["pages_parsed"] = 1
 
     jsonld_values: list = []
@@ -122,18 +133,29 @@ def extract_page(body: bytes, http_charset: str | None = None, content_language:
     seen: set[tuple[str, str]] = set()
     for markup, raw in found:
         for qa in raw:
-            if not qa.question:
-                counters["qa_empty_question"] = counters.get("qa_empty_question", 0) + 1
-            elif not qa.answer:
-                counters["qa_empty_answer"] = counters.get("qa_empty_answer", 0) + 1
-            elif (qa.question, qa.answer) in seen:
-                counters["qa_duplicate_on_page"] = counters.get("qa_duplicate_on_page", 0) + 1
+            skip = _qa_skip_reason(qa.question, qa.answer, seen, len(result.qas))
+            if skip:
+                counters[skip] = counters.get(skip, 0) + 1
             else:
                 seen.add((qa.question, qa.answer))
                 result.qas.append(PageQA(qa.question, qa.answer, markup))
     if not result.qas:
         result.drop_reason = "empty_qa"
     return result
+
+
+def _qa_skip_reason(question: str, answer: str, seen: set[tuple[str, str]], n_kept: int) -> str | None:
+    if not question:
+        return "qa_empty_question"
+    if not answer:
+        return "qa_empty_answer"
+    if len(question) > MAX_QUESTION_CHARS or len(answer) > MAX_ANSWER_CHARS:
+        return "qa_too_long"
+    if (question, answer) in seen:
+        return "qa_duplicate_on_page"
+    if n_kept >= MAX_QAS_PER_PAGE:
+        return "qa_over_page_limit"
+    return None
 
 
 def crawl_of(path: str, warcinfo_crawl: str | None, given: str | None) -> str:
@@ -196,6 +218,7 @@ def extract_warc_file(
     crawl: str | None = None,
     max_page_bytes: int = DEFAULT_MAX_PAGE_BYTES,
     batch_rows: int = BATCH_ROWS,
+    record_seconds: float = DEFAULT_RECORD_SECONDS,
 ) -> Iterator[pa.RecordBatch]:
     """Stream one WARC file; yield qa_raw batches; count every record into `stats`.
 
@@ -210,7 +233,7 @@ def extract_warc_file(
             try:
                 for record in ArchiveIterator(stream, parse_http=True):
                     last_offset = record.stream_pos
-                    _handle_record(record, uri, crawl, warcinfo_crawl, max_page_bytes, stats, rows)
+                    _handle_record(record, uri, crawl, warcinfo_crawl, max_page_bytes, record_seconds, stats, rows)
                     if record.record_type == WarcRecordType.warcinfo and warcinfo_crawl is None:
                         warcinfo_crawl = _warcinfo_crawl(record.reader.read())
                     if len(rows) >= batch_rows:
@@ -234,7 +257,7 @@ def _fail_file(stats: StageStats, reason: str, uri: str, error: object) -> None:
 
 
 def _handle_record(record, uri: str, crawl: str | None, warcinfo_crawl: str | None, max_page_bytes: int,
-                   stats: StageStats, rows: _RowBuffer) -> None:
+                   record_seconds: float, stats: StageStats, rows: _RowBuffer) -> None:
     if record.record_type != WarcRecordType.response:
         stats.drop("not_response")
         return
@@ -261,7 +284,12 @@ def _handle_record(record, uri: str, crawl: str | None, warcinfo_crawl: str | No
             stats.drop("no_faq_markup")
             return
         stats.count("prefilter_pass")
-        result = extract_page(body, record.http_charset, http.get("Content-Language"))
+        with time_limit(record_seconds):
+            result = extract_page(body, record.http_charset, http.get("Content-Language"))
+    except WorkTimeout:
+        stats.drop("extract_timeout")
+        stats.sample(f"{uri} @{record.stream_pos} {url}: parsing took over {record_seconds}s")
+        return
     except OSError:
         raise  # the stream itself is broken: the file-level handler counts the rest of the file
     except Exception as exc:  # one bad record must never end the file

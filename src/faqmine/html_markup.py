@@ -16,11 +16,18 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from faqmine.text import html_to_text, normalize_text
 
+# Bounds that keep hostile pages linear: items per syntax, and how far up an itemprop looks for its item.
+MAX_ITEM_ELEMENTS = 20_000
+MAX_SCOPE_DISTANCE = 256
 _SCRIPT_OPEN = re.compile(r"<script\b[^>]*>", re.IGNORECASE)
 _URL_VALUE_ATTR = {
     "a": "href", "link": "href", "area": "href", "img": "src", "audio": "src", "video": "src",
     "source": "src", "iframe": "src", "embed": "src", "object": "data",
 }
+
+
+class MarkupOverLimit(ValueError):
+    """A page with more structured-data elements than any real FAQ page has."""
 
 
 @dataclass
@@ -57,19 +64,26 @@ def _item_tree(tree: LexborHTMLParser, scope_attr: str, prop_attr: str, type_att
     scopes = tree.css(f"[{scope_attr}]")
     if not scopes:
         return []
+    if len(scopes) > MAX_ITEM_ELEMENTS:
+        raise MarkupOverLimit(f"{len(scopes)} [{scope_attr}] elements, over the limit of {MAX_ITEM_ELEMENTS}")
+    props = tree.css(f"[{prop_attr}]")
+    if len(props) > MAX_ITEM_ELEMENTS:
+        raise MarkupOverLimit(f"{len(props)} [{prop_attr}] elements, over the limit of {MAX_ITEM_ELEMENTS}")
     items: dict[int, dict] = {}
     for node in scopes:
         types = (node.attributes.get(type_attr) or "").split()
         items[node.mem_id] = {"@type": types}
     nested: set[int] = set()
-    for node in tree.css(f"[{prop_attr}]"):
+    for node in props:
         names = (node.attributes.get(prop_attr) or "").split()
         if not names:
             continue
         owner = node.parent
-        while owner is not None and owner.mem_id not in items:
+        distance = 0
+        while owner is not None and owner.mem_id not in items and distance < MAX_SCOPE_DISTANCE:
             owner = owner.parent
-        if owner is None:
+            distance += 1
+        if owner is None or owner.mem_id not in items:
             continue
         if node.mem_id in items:
             value: object = items[node.mem_id]

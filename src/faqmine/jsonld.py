@@ -120,7 +120,10 @@ def _decode_all(text: str) -> list[Any]:
             idx += 1
         if idx >= n or (values and text[idx] == "<"):  # HTML after the JSON: an unclosed <script>
             break
-        value, idx = _DECODER.raw_decode(text, idx)
+        try:
+            value, idx = _DECODER.raw_decode(text, idx)
+        except RecursionError:  # nesting deeper than the interpreter's stack: hostile, not JSON-LD
+            raise json.JSONDecodeError("nested too deep", text, idx) from None
         values.append(value)
     if not values:
         raise json.JSONDecodeError("no JSON value", text, 0)

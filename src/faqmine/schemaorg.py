@@ -21,7 +21,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-MAX_QUESTIONS_PER_FAQ = 1000
 _MAX_LIST_DEPTH = 4
 
 
@@ -160,7 +159,7 @@ def faq_qas(values: list[Any], to_text: Callable[[str], str]) -> tuple[list[RawQ
             continue
         n_faq += 1
         for question in _questions_of(node, doc):
-            if id(question) in seen_questions or len(qas) >= MAX_QUESTIONS_PER_FAQ * n_faq:
+            if id(question) in seen_questions:
                 continue
             seen_questions.add(id(question))
             qas.append(

@@ -1,0 +1,37 @@
+"""The fuzz corpus and every past crash replay cleanly; CI also runs a short coverage-guided round."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+FUZZ = Path(__file__).resolve().parents[1] / "fuzz"
+sys.path.insert(0, str(FUZZ))
+
+from fuzz_extract import check_input  # noqa: E402
+
+CASES = sorted((FUZZ / "regressions").iterdir()) + sorted((FUZZ / "corpus").iterdir())
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c.parent.name}/{c.name}" for c in CASES])
+def test_replay(case):
+    check_input(case.read_bytes())
+
+
+def test_short_fuzz_round(tmp_path):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(FUZZ / "corpus", corpus)
+    seconds = os.environ.get("FUZZ_SECONDS", "20")
+    done = subprocess.run(
+        [sys.executable, str(FUZZ / "fuzz_extract.py"), str(corpus), f"-max_total_time={seconds}",
+         "-rss_limit_mb=4096", f"-artifact_prefix={tmp_path}/"],
+        capture_output=True, text=True, timeout=int(seconds) + 120,
+    )
+    crashes = sorted(tmp_path.glob("crash-*")) + sorted(tmp_path.glob("timeout-*"))
+    assert done.returncode == 0 and not crashes, (
+        f"fuzzing found {crashes}: copy them into fuzz/regressions/ and fix\n{done.stderr[-3000:]}")

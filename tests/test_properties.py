@@ -1,0 +1,66 @@
+"""Property tests (hypothesis) of the parsers: no input makes them raise, and what they emit is well-formed."""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from faqmine.charset import decode_html
+from faqmine.extract import extract_page
+from faqmine.jsonld import InvalidJsonLd, parse_jsonld
+from faqmine.text import html_to_text, normalize_text
+
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+plain = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="<&"), max_size=80)
+
+
+@SETTINGS
+@given(st.text(max_size=400))
+def test_jsonld_reader_raises_only_invalid_jsonld(text):
+    try:
+        values, _ = parse_jsonld(text)
+    except InvalidJsonLd:
+        return
+    assert isinstance(values, list) and values
+
+
+@SETTINGS
+@given(st.binary(max_size=600), st.sampled_from([None, "utf-8", "shift_jis", "bogus", "utf-16", "\x00"]))
+def test_any_bytes_decode(body, charset):
+    assert isinstance(decode_html(body, charset).text, str)
+
+
+def well_formed(text: str) -> bool:
+    return text == text.strip() and "  " not in text and unicodedata.is_normalized("NFC", text)
+
+
+@SETTINGS
+@given(st.binary(max_size=800))
+def test_any_page_bytes_give_a_result_not_an_exception(tail):
+    result = extract_page(b'<html><script type="application/ld+json">{"@type":"FAQPage",' + tail)
+    assert (result.drop_reason is None) == bool(result.qas)
+    assert all(qa.question and qa.answer and well_formed(qa.question) and well_formed(qa.answer)
+               for qa in result.qas)
+
+
+@SETTINGS
+@given(st.lists(st.tuples(plain, plain), min_size=1, max_size=5))
+def test_jsonld_round_trip(pairs):
+    doc = {"@context": "https://schema.org", "@type": "FAQPage", "mainEntity": [
+        {"@type": "Question", "name": q, "acceptedAnswer": {"@type": "Answer", "text": a}} for q, a in pairs]}
+    page = f'<html><script type="application/ld+json">{json.dumps(doc)}</script></html>'.encode()
+    expected = []
+    for q, a in pairs:
+        pair = (normalize_text(q), normalize_text(a))
+        if all(pair) and pair not in expected:
+            expected.append(pair)
+    assert [(qa.question, qa.answer) for qa in extract_page(page).qas] == expected
+
+
+@SETTINGS
+@given(st.text(max_size=300))
+def test_html_to_text_is_well_formed(fragment):
+    assert well_formed(html_to_text(fragment))
