@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 
-from pyspark import SparkConf
+from pyspark import SparkConf, SparkContext
 from pyspark.sql import SparkSession
 
 DEFAULT_MASTER = "local[*]"
@@ -28,7 +28,10 @@ _DEFAULT_CONF = {
 def build_session(app_name: str, master: str | None = None, conf: dict[str, str] | None = None) -> SparkSession:
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    submitted = SparkConf()  # holds what spark-submit passed, if we run under it
+    # Start (or attach to) the JVM first: only then does SparkConf() see what spark-submit was given
+    # (--master, --conf), which must win over our defaults.
+    SparkContext._ensure_initialized()
+    submitted = SparkConf()
     chosen = master or os.environ.get("SPARK_MASTER") or submitted.get("spark.master", None) or DEFAULT_MASTER
     builder = SparkSession.builder.appName(app_name).master(chosen)
     for key, value in {**_DEFAULT_CONF, **(conf or {})}.items():
