@@ -5,6 +5,7 @@ set -euo pipefail
 DATA=${1:-data/demo}
 SIZE=${2:-30MB}
 SEED=${3:-1}
+SHARE=${FAQ_SHARE:-0.2}  # share of FAQ pages; real crawls have ~1-2%, the demo wants enough QAs per language
 PY=.venv/bin/python
 CRAWL="$DATA/crawl"
 export PYSPARK_PYTHON="$PWD/$PY" PYSPARK_DRIVER_PYTHON="$PWD/$PY" SPARK_LOCAL_IP="${SPARK_LOCAL_IP:-127.0.0.1}"
@@ -13,11 +14,11 @@ started=$(date +%s)
 
 step() { printf '\n== %s (%ss)\n' "$1" "$(( $(date +%s) - started ))"; }
 
-if [ "$(cat "$CRAWL/.params" 2>/dev/null)" != "$SIZE $SEED" ]; then
-  step "simulating a $SIZE multilingual crawl (seed $SEED) into $CRAWL"
+if [ "$(cat "$CRAWL/.params" 2>/dev/null)" != "$SIZE $SEED $SHARE" ]; then
+  step "simulating a $SIZE multilingual crawl (seed $SEED, FAQ share $SHARE) into $CRAWL"
   rm -rf "$CRAWL"
-  $PY -m faqmine.cli simulate --out "$CRAWL" --size "$SIZE" --seed "$SEED"
-  echo "$SIZE $SEED" > "$CRAWL/.params"
+  $PY -m faqmine.cli simulate --out "$CRAWL" --size "$SIZE" --seed "$SEED" --faq-share "$SHARE"
+  echo "$SIZE $SEED $SHARE" > "$CRAWL/.params"
 else
   step "reusing the simulated crawl in $CRAWL"
 fi

@@ -117,7 +117,7 @@ def test_warc_files_parse_and_match_the_truth(crawl, truth):
 
 
 def test_extraction_recovers_exactly_the_truth(crawl, truth):
-    extract = pytest.importorskip("faqmine.extract")
+    from faqmine import extract
     from faqmine.stats import StageStats
 
     stats = StageStats("extract")
@@ -129,13 +129,13 @@ def test_extraction_recovers_exactly_the_truth(crawl, truth):
     want = {(r["url"], r["position"]): (r["question"], r["answer"]) for r in truth["qa"]}
     assert got == want
     reasons = Counter(r["reason"] for r in truth["bad_records"])
-    for reason in ("not_html", "invalid_jsonld", "http_not_ok", "empty_qa", "bad_gzip"):
+    for reason in ("not_html", "invalid_jsonld", "http_not_ok", "empty_qa", "bad_gzip", "no_faq_markup"):
         assert stats.dropped[reason] == reasons[reason], reason
     assert stats.records_out == len(truth["pages"])
 
 
 def test_answer_html_keeps_the_text():
-    text_module = pytest.importorskip("faqmine.text")
+    from faqmine import text as text_module
     rng = random.Random(0)
     samples = ["Die Verteidigung gab nur 308 Punkte ab, belegte Platz 6 & führte die NFL an. Sie hatte 24 Siege.",
                "黑豹队的防守只丢了 308分，在联赛中排名第六。职业碗防守截锋卡万·肖特以 11 分领先于全队。",

@@ -25,11 +25,12 @@ def test_html_to_text(fragment, expected):
     assert html_to_text(fragment) == expected
 
 
-@pytest.mark.parametrize("encoding", ["shift_jis", "cp1251", "euc-kr", "iso-8859-7"])
-def test_meta_declared_charsets(encoding):
+@pytest.mark.parametrize("encoding, codec", [("shift_jis", "shift_jis"), ("cp1251", "cp1251"), ("euc-kr", "euc-kr"),
+                                             ("iso-8859-7", "iso-8859-7"), ("windows-874", "cp874")])
+def test_meta_declared_charsets(encoding, codec):
     text = {"shift_jis": "よくある質問", "cp1251": "Частые вопросы", "euc-kr": "자주 묻는 질문",
-            "iso-8859-7": "Συχνές ερωτήσεις"}[encoding]
-    body = f'<html><head><meta charset="{encoding}"></head><body>{text}</body></html>'.encode(encoding)
+            "iso-8859-7": "Συχνές ερωτήσεις", "windows-874": "คำถามที่พบบ่อย"}[encoding]
+    body = f'<html><head><meta charset="{encoding}"></head><body>{text}</body></html>'.encode(codec)
     decoded = decode_html(body, http_charset=None)
     assert text in decoded.text and not decoded.fallback
 

@@ -19,7 +19,8 @@ _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs
 # WHATWG encoding labels that mean something else than Python's codec of the same name.
 _HTML5_ALIASES = {"iso-8859-1": "cp1252", "latin1": "cp1252", "latin-1": "cp1252", "ascii": "cp1252",
                   "us-ascii": "cp1252", "x-sjis": "shift_jis", "windows-31j": "cp932", "x-user-defined": "cp1252",
-                  "gb2312": "gb18030", "gbk": "gb18030", "ks_c_5601-1987": "cp949", "euc-kr": "cp949"}
+                  "gb2312": "gb18030", "gbk": "gb18030", "ks_c_5601-1987": "cp949", "euc-kr": "cp949",
+                  "windows-874": "cp874", "tis-620": "cp874", "iso-8859-11": "cp874", "iso-8859-9": "cp1254"}
 _BINARY_MAGIC = (b"%PDF", b"PK\x03\x04", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"\x1f\x8b", b"RIFF", b"OggS",
                  b"\x00\x00\x01\x00", b"wOFF", b"wOF2", b"\xd0\xcf\x11\xe0")
 MAX_REPLACEMENT_SHARE = 0.05

@@ -31,6 +31,7 @@ import pyarrow as pa
 from fastwarc import ArchiveIterator, WarcRecordType
 
 from faqmine.charset import MAX_REPLACEMENT_SHARE, decode_html, looks_binary, replacement_share
+from faqmine.gzip_check import tail_status
 from faqmine.html_markup import MarkupOverLimit, read_markup
 from faqmine.ids import qa_id
 from faqmine.jsonld import InvalidJsonLd, parse_jsonld
@@ -40,7 +41,7 @@ from faqmine.stats import StageStats
 from faqmine.text import html_to_text, normalize_text
 from faqmine.timeouts import WorkTimeout, time_limit
 from faqmine.urls import clean_target_uri, registered_domain
-from faqmine.warc_input import gzip_tail_complete, local_copy
+from faqmine.warc_input import local_copy
 
 DEFAULT_MAX_PAGE_BYTES = 5 * 1024 * 1024
 DEFAULT_RECORD_SECONDS = 10.0
@@ -158,11 +159,10 @@ def _qa_skip_reason(question: str, answer: str, seen: set[tuple[str, str]], n_ke
     return None
 
 
-def crawl_of(path: str, warcinfo_crawl: str | None, given: str | None) -> str:
-    if given:
-        return given
-    if warcinfo_crawl:
-        return warcinfo_crawl
+def crawl_of(path: str, known: str | None) -> str:
+    """The crawl id: the one given or read from warcinfo, else a CC-MAIN-YYYY-WW in the path, else 'local'."""
+    if known:
+        return known
     match = _CRAWL_IN_PATH.search(path)
     return match.group(0) if match else "local"
 
@@ -223,31 +223,55 @@ def extract_warc_file(
     """Stream one WARC file; yield qa_raw batches; count every record into `stats`.
 
     Never raises for bad input: an unreadable file or its unreadable remainder is a counted drop.
+    Each record's counts and rows are held back until the next record arrives (or the
+    file is known to end whole), so a partial record from a cut last gzip member is
+    counted once, as `bad_gzip`, and emits nothing.
     """
     rows = _RowBuffer()
     warcinfo_crawl: str | None = None
-    last_offset = 0
+    pending: _RecordOutcome | None = None
     try:
         with local_copy(uri) as path, open(path, "rb") as stream:
             stats.count("warc_files")
             try:
                 for record in ArchiveIterator(stream, parse_http=True):
-                    last_offset = record.stream_pos
-                    _handle_record(record, uri, crawl, warcinfo_crawl, max_page_bytes, record_seconds, stats, rows)
+                    if pending is not None:
+                        pending.commit(stats, rows)
+                        if len(rows) >= batch_rows:
+                            yield rows.flush()
+                    pending = _handle_record(record, uri, crawl or warcinfo_crawl, max_page_bytes, record_seconds,
+                                             stats.job)
                     if record.record_type == WarcRecordType.warcinfo and warcinfo_crawl is None:
                         warcinfo_crawl = _warcinfo_crawl(record.reader.read())
-                    if len(rows) >= batch_rows:
-                        yield rows.flush()
             except OSError as exc:
+                if pending is not None:
+                    pending.commit(stats, rows)
                 reason = "bad_gzip" if "zip" in str(exc).lower() or "decompress" in str(exc).lower() else "bad_warc"
                 _fail_file(stats, reason, uri, exc)
             else:
-                if not gzip_tail_complete(path, last_offset):
-                    _fail_file(stats, "bad_gzip", uri, "truncated gzip member at the end of the file")
+                tail = tail_status(path, pending.offset if pending is not None else 0)
+                if pending is not None and tail.first_member_complete:
+                    pending.commit(stats, rows)
+                if not tail.all_complete:
+                    _fail_file(stats, "bad_gzip", uri, "truncated or corrupt gzip member at the end of the file")
     except OSError as exc:
         _fail_file(stats, "unreadable_file", uri, exc)
     if len(rows):
         yield rows.flush()
+
+
+@dataclass
+class _RecordOutcome:
+    """What one record gave, not yet added to the file's stats and rows."""
+
+    stats: StageStats
+    offset: int
+    page: tuple | None = None  # arguments of _RowBuffer.add_page when the record yielded QAs
+
+    def commit(self, stats: StageStats, rows: _RowBuffer) -> None:
+        stats.merge(self.stats)
+        if self.page is not None:
+            rows.add_page(*self.page)
 
 
 def _fail_file(stats: StageStats, reason: str, uri: str, error: object) -> None:
@@ -256,53 +280,56 @@ def _fail_file(stats: StageStats, reason: str, uri: str, error: object) -> None:
     stats.sample(f"{uri}: {reason}: {error}")
 
 
-def _handle_record(record, uri: str, crawl: str | None, warcinfo_crawl: str | None, max_page_bytes: int,
-                   record_seconds: float, stats: StageStats, rows: _RowBuffer) -> None:
+def _handle_record(record, uri: str, crawl: str | None, max_page_bytes: int, record_seconds: float,
+                   job: str) -> _RecordOutcome:
+    stats = StageStats(job)
+    outcome = _RecordOutcome(stats, record.stream_pos)
     if record.record_type != WarcRecordType.response:
         stats.drop("not_response")
-        return
+        return outcome
     stats.count("responses")
     url = clean_target_uri(record.headers.get("WARC-Target-URI"))
     try:
         if record.content_length > max_page_bytes:
             stats.drop("too_large")
-            return
+            return outcome
         http = record.http_headers if record.is_http else None
         if http is None or http.status_code != 200:
             stats.drop("http_not_ok")
-            return
+            return outcome
         content_type = (record.http_content_type or "").lower()
         if content_type and not content_type.startswith(_HTML_TYPES):
             stats.drop("not_html")
-            return
+            return outcome
         body = record.reader.read()
         stats.count("bytes_read", len(body))
         if looks_binary(body):
             stats.drop("not_html")
-            return
+            return outcome
         if not has_faq_marker(body):
             stats.drop("no_faq_markup")
-            return
+            return outcome
         stats.count("prefilter_pass")
         with time_limit(record_seconds):
             result = extract_page(body, record.http_charset, http.get("Content-Language"))
     except WorkTimeout:
         stats.drop("extract_timeout")
         stats.sample(f"{uri} @{record.stream_pos} {url}: parsing took over {record_seconds}s")
-        return
+        return outcome
     except OSError:
         raise  # the stream itself is broken: the file-level handler counts the rest of the file
     except Exception as exc:  # one bad record must never end the file
         stats.drop("extract_error")
         stats.sample(f"{uri} @{record.stream_pos} {url}: {type(exc).__name__}: {exc}")
-        return
+        return outcome
     for name, n in result.counters.items():
         stats.count(name, n)
     if result.drop_reason:
         stats.drop(result.drop_reason)
-        return
+        return outcome
     stats.kept()
     stats.count("rows_out", len(result.qas))
     for qa in result.qas:
         stats.count(f"qas_{qa.markup}")
-    rows.add_page(result, url, crawl_of(uri, warcinfo_crawl, crawl), uri, record.stream_pos, _record_date(record))
+    outcome.page = (result, url, crawl_of(uri, crawl), uri, record.stream_pos, _record_date(record))
+    return outcome

@@ -6,10 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from faqmine.check import check_data_root
-
 
 def run(args: argparse.Namespace) -> int:
+    from faqmine.check import check_data_root  # pyarrow.dataset loads only when the command runs
+
     checked, problems = check_data_root(args.data_root)
     if not checked:
         print(f"faqmine check: no dataset with a schema under {args.data_root}", file=sys.stderr)

@@ -10,8 +10,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import duckdb
-
 from faqmine.stats import read_stats
 
 # Datasets in pipeline order; folders not listed here are shown after these.
@@ -45,6 +43,8 @@ def summarize(root: Path) -> str:
                    f"dropped={sum(dropped.values())}{rows_out})")
         if dropped:
             out.append(_table(sorted(dropped.items(), key=lambda kv: -kv[1]), ("drop reason", "records")))
+    import duckdb  # loaded only when the command runs: `faqmine --help` stays fast
+
     raw = root / "qa_raw"
     if (raw / "_stats.json").exists() and any(raw.rglob("*.parquet")):
         rel = duckdb.sql(
