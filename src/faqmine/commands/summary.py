@@ -48,12 +48,15 @@ def summarize(root: Path) -> str:
     raw = root / "qa_raw"
     if (raw / "_stats.json").exists() and any(raw.rglob("*.parquet")):
         rel = duckdb.sql(
-            f"SELECT markup, coalesce(page_language, '(none)') AS page_language, count(*) AS qas "
+            f"SELECT coalesce(lower(split_part(page_language, '-', 1)), '(none)') AS lang, "
+            f"count(*) FILTER (WHERE markup = 'jsonld') AS jsonld, "
+            f"count(*) FILTER (WHERE markup = 'microdata') AS microdata, "
+            f"count(*) FILTER (WHERE markup = 'rdfa') AS rdfa, count(*) AS qas "
             f"FROM read_parquet('{raw}/**/*.parquet', hive_partitioning=true) "
-            f"GROUP BY ALL ORDER BY qas DESC, markup, page_language"
+            f"GROUP BY ALL ORDER BY qas DESC, lang"
         )
-        out.append("\nqa_raw: QAs by markup and declared page language")
-        out.append(_table(rel.fetchall(), ("markup", "page_language", "qas")))
+        out.append("\nqa_raw: QAs by declared page language (primary subtag) and markup")
+        out.append(_table(rel.fetchall(), ("page_language", "jsonld", "microdata", "rdfa", "qas")))
     return "\n".join(out)
 
 
