@@ -28,6 +28,9 @@ step "extract: WARC -> qa_raw"
 
 step "summary"
 $PY -m faqmine.cli summary "$DATA"
+
+step "check: every dataset against its contract"
+$PY -m faqmine.cli check "$DATA"
 printf '\nDone in %ss. Datasets are under %s; query them with e.g.\n' "$(( $(date +%s) - started ))" "$DATA"
 cat <<EOT
   .venv/bin/python -c "import duckdb; print(duckdb.sql(\"SELECT crawl, markup, count(*) AS qas FROM read_parquet('$DATA/qa_raw/**/*.parquet', hive_partitioning=true) GROUP BY ALL\"))"
