@@ -54,7 +54,7 @@ def test_dropped_row_is_reported(data_root, tmp_path):
 
 def test_duplicated_row_is_reported(data_root, tmp_path):
     found = messages(corrupted_copy(data_root, tmp_path, lambda t: pa.concat_tables([t, t.slice(0, 1)])))
-    assert "qa_raw: 1 duplicate qa_id value(s)" in found
+    assert "qa_raw: 1 duplicate (qa_id, warc_file, warc_record_offset) value(s)" in found
     assert "qa_raw: 1289 rows on disk but _stats.json says 1288 written" in found
 
 

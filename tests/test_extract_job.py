@@ -55,7 +55,7 @@ def test_spark_submit_acceptance(repo, shared_data, tmp_path):
     done = subprocess.run(
         [str(spark_submit), "--master", "local[2]", str(repo / "jobs" / "extract.py"),
          "--input", str(shared_data / "warc"), "--output", str(out)],
-        env=env, capture_output=True, text=True, timeout=300,
+        env=env, capture_output=True, text=True, timeout=1200,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "rows_out=14" in done.stdout

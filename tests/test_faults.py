@@ -32,7 +32,7 @@ def submit(repo: Path, inputs: list[str], out: Path, master: str = "local[2]", f
            "--input", *inputs, "--output", str(out)]
     if not wait:
         return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1200)
     assert done.returncode == 0, done.stderr[-3000:]
     return done
 

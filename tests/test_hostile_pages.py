@@ -26,7 +26,7 @@ def question(q: str, a: str) -> str:
 
 
 def extract_bounded(body: bytes) -> PageResult:
-    with time_limit(10):
+    with time_limit(120):  # far above the ~1 s these take: only a super-linear path reaches it
         return extract_page(body)
 
 
@@ -65,7 +65,7 @@ def test_deeply_nested_elements():
     '{"a": [' + "1," * 200_000 + "]}",
 ])
 def test_pathological_json_is_linear(text):
-    with time_limit(10):
+    with time_limit(120):
         try:
             parse_jsonld(text)
         except InvalidJsonLd:

@@ -4,7 +4,7 @@ For each dataset folder that has a schema in `schemas/`:
 - `_SUCCESS` and `_stats.json` exist, and `in == out + sum(dropped)`;
 - the rows on disk are as many as the stats say were written (`rows_out`, else `out`);
 - the columns and their types match the schema file;
-- the schema's `primary_key` column holds no duplicate;
+- the schema's `primary_key` (a column or a list of columns) holds no duplicate;
 - every value of a column named in the schema's `upstream` map exists in the upstream dataset.
 
 Reads Parquet with pyarrow (no Spark): meant for a run's outputs on one machine.
@@ -74,11 +74,12 @@ def check_dataset(root: Path, name: str) -> list[Problem]:
     extra = set(table.column_names) - set(expected.names)
     if extra:
         problems.append(Problem(name, f"columns not in the schema: {sorted(extra)}"))
-    key = schema.primary_key
-    if key and key in table.column_names:
-        n_unique = pc.count_distinct(table[key]).as_py()
+    key = [schema.primary_key] if isinstance(schema.primary_key, str) else list(schema.primary_key or [])
+    if key and all(column in table.column_names for column in key):
+        n_unique = table.group_by(key).aggregate([]).num_rows
         if n_unique != table.num_rows:
-            problems.append(Problem(name, f"{table.num_rows - n_unique} duplicate {key} value(s)"))
+            label = key[0] if len(key) == 1 else f"({', '.join(key)})"
+            problems.append(Problem(name, f"{table.num_rows - n_unique} duplicate {label} value(s)"))
     for column, target in (schema.upstream or {}).items():
         up_name, up_column = target.split(".")
         if column not in table.column_names or not (root / up_name).exists():

@@ -49,7 +49,7 @@ class DatasetSchema:
     description: str
     partition_by: tuple[str, ...]
     columns: tuple[dict, ...]
-    primary_key: str | None = None  # column whose values are unique
+    primary_key: str | list[str] | None = None  # column (or columns) whose values are unique
     upstream: dict | None = None  # column -> "dataset.column" every value must exist in
 
     @property
