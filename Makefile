@@ -12,7 +12,7 @@ export PYSPARK_DRIVER_PYTHON := $(abspath $(PY))
 export SPARK_LOCAL_IP := 127.0.0.1
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: setup models demo test lint bench airflow fuzz clean
+.PHONY: setup models demo test lint bench fuzz clean
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,9 +38,6 @@ lint: setup
 
 bench: setup
 	$(PY) bench/extract.py
-
-airflow: setup
-	bash scripts/airflow_standalone.sh
 
 FUZZ_SECONDS ?= 600
 fuzz: setup
