@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from faqmine.charset import decode_html
-from faqmine.extract import extract_page
-from faqmine.jsonld import InvalidJsonLd, parse_jsonld
+from faqmine.extract import extract_page, has_faq_marker
+from faqmine.jsonld import InvalidJsonLd, _strip_comments, parse_jsonld
 from faqmine.text import html_to_text, normalize_text
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -64,3 +64,20 @@ def test_jsonld_round_trip(pairs):
 @given(st.text(max_size=300))
 def test_html_to_text_is_well_formed(fragment):
     assert well_formed(html_to_text(fragment))
+
+
+@SETTINGS
+@given(st.binary(max_size=60), st.sampled_from([b"faqpage", b"FAQPage", b"FaqPAGE", b"faqpagf", b"fAqPaG"]),
+       st.binary(max_size=60))
+def test_prefilter_is_exactly_a_case_insensitive_search(head, middle, tail):
+    body = head + middle + tail
+    assert has_faq_marker(body) == (b"faqpage" in body.lower())
+
+
+@SETTINGS
+@given(st.text(alphabet='"\\/*\na {}:,', max_size=40))
+def test_comment_stripping_keeps_strings_and_never_grows(text):
+    stripped = _strip_comments(text)
+    assert len(stripped) <= len(text)
+    if "/" not in text:
+        assert stripped == text

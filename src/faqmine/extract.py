@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import numpy as np
 import pyarrow as pa
 from fastwarc import ArchiveIterator, WarcRecordType
 
@@ -79,8 +80,11 @@ def has_faq_marker(body: bytes) -> bool:
 
     Every syntax names the type FAQPage somewhere (JSON-LD `@type`, Microdata `itemtype`,
     RDFa `typeof`, with http/https/prefixed IRIs), so one case-insensitive substring decides.
+    Setting bit 0x20 of every byte folds exactly the ASCII letters to lower case (other bytes
+    change too, but none becomes a letter of the needle that was not one before); numpy does
+    it about 1.5x faster than `bytes.lower()`, and this test runs on every page of a crawl.
     """
-    return b"FAQPage" in body or b"faqpage" in body.lower()
+    return b"faqpage" in (np.frombuffer(body, np.uint8) | 0x20).tobytes()
 
 
 def extract_page(body: bytes, http_charset: str | None = None, content_language: str | None = None) -> PageResult:
@@ -239,8 +243,7 @@ def extract_warc_file(
                         pending.commit(stats, rows)
                         if len(rows) >= batch_rows:
                             yield rows.flush()
-                    pending = _handle_record(record, uri, crawl or warcinfo_crawl, max_page_bytes, record_seconds,
-                                             stats.job)
+                    pending = _handle_record(record, uri, crawl or warcinfo_crawl, max_page_bytes, record_seconds)
                     if record.record_type == WarcRecordType.warcinfo and warcinfo_crawl is None:
                         warcinfo_crawl = _warcinfo_crawl(record.reader.read())
             except OSError as exc:
@@ -260,16 +263,42 @@ def extract_warc_file(
         yield rows.flush()
 
 
-@dataclass
 class _RecordOutcome:
-    """What one record gave, not yet added to the file's stats and rows."""
+    """What one record gave, not yet added to the file's stats and rows.
 
-    stats: StageStats
-    offset: int
-    page: tuple | None = None  # arguments of _RowBuffer.add_page when the record yielded QAs
+    Quacks like the `StageStats` methods `_handle_record` uses, but only notes the calls:
+    replaying a few notes at commit costs far less than merging a Counter per record.
+    """
+
+    __slots__ = ("offset", "notes", "page")
+
+    def __init__(self, offset: int) -> None:
+        self.offset = offset
+        self.notes: list[tuple[str, object, int]] = []
+        self.page: tuple | None = None  # arguments of _RowBuffer.add_page when the record yielded QAs
+
+    def drop(self, reason: str) -> None:
+        self.notes.append(("drop", reason, 1))
+
+    def kept(self) -> None:
+        self.notes.append(("kept", None, 1))
+
+    def count(self, name: str, n: int = 1) -> None:
+        self.notes.append(("count", name, n))
+
+    def sample(self, message: str) -> None:
+        self.notes.append(("sample", message, 1))
 
     def commit(self, stats: StageStats, rows: _RowBuffer) -> None:
-        stats.merge(self.stats)
+        for kind, arg, n in self.notes:
+            if kind == "count":
+                stats.count(arg, n)
+            elif kind == "drop":
+                stats.drop(arg)
+            elif kind == "kept":
+                stats.kept()
+            else:
+                stats.sample(arg)
         if self.page is not None:
             rows.add_page(*self.page)
 
@@ -280,10 +309,8 @@ def _fail_file(stats: StageStats, reason: str, uri: str, error: object) -> None:
     stats.sample(f"{uri}: {reason}: {error}")
 
 
-def _handle_record(record, uri: str, crawl: str | None, max_page_bytes: int, record_seconds: float,
-                   job: str) -> _RecordOutcome:
-    stats = StageStats(job)
-    outcome = _RecordOutcome(stats, record.stream_pos)
+def _handle_record(record, uri: str, crawl: str | None, max_page_bytes: int, record_seconds: float) -> _RecordOutcome:
+    outcome = stats = _RecordOutcome(record.stream_pos)
     if record.record_type != WarcRecordType.response:
         stats.drop("not_response")
         return outcome

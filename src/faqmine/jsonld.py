@@ -29,36 +29,12 @@ _TRAILING_WRAPPER = re.compile(r"(?://\s*)?(?:-->|\]\]>)\s*$")
 _TRAILING_COMMA = re.compile(r",(\s*[}\]])")
 
 
+_STRING_OR_COMMENT = re.compile(r'"(?:\\.?|[^"\\])*(?:"|\Z)|//[^\n]*|/\*.*?(?:\*/|\Z)', re.DOTALL)
+
+
 def _strip_comments(text: str) -> str:
-    """Remove // and /* */ comments that lie outside strings."""
-    out: list[str] = []
-    i, n = 0, len(text)
-    in_string = False
-    while i < n:
-        ch = text[i]
-        if in_string:
-            out.append(ch)
-            if ch == "\\" and i + 1 < n:
-                out.append(text[i + 1])
-                i += 2
-                continue
-            if ch == '"':
-                in_string = False
-            i += 1
-            continue
-        if ch == '"':
-            in_string = True
-        elif ch == "/" and i + 1 < n and text[i + 1] == "/":
-            end = text.find("\n", i)
-            i = n if end < 0 else end
-            continue
-        elif ch == "/" and i + 1 < n and text[i + 1] == "*":
-            end = text.find("*/", i + 2)
-            i = n if end < 0 else end + 2
-            continue
-        out.append(ch)
-        i += 1
-    return "".join(out)
+    """Remove // and /* */ comments that lie outside strings (an unclosed string or comment runs to the end)."""
+    return _STRING_OR_COMMENT.sub(lambda m: m.group(0) if m.group(0)[0] == '"' else "", text)
 
 
 _LOW_OPENING_QUOTES = "„‚"
@@ -161,7 +137,9 @@ def parse_jsonld(text: str) -> tuple[list[Any], bool]:
         raise InvalidJsonLd(f"JSON-LD block of {len(text)} characters is over the limit")
     body = text
     for _ in range(2):  # `<!--` and `<![CDATA[` can both wrap one script
-        body = _TRAILING_WRAPPER.sub("", _LEADING_WRAPPER.sub("", body))
+        body = _LEADING_WRAPPER.sub("", body)
+        if body.rstrip().endswith(("-->", "]]>")):  # the regex scans the whole text: run it only when it can match
+            body = _TRAILING_WRAPPER.sub("", body)
     repaired = False
     try:
         values = _decode_all(body)
