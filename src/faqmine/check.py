@@ -1,6 +1,7 @@
 """`faqmine check`: verify every dataset under a data root against its contract.
 
-For each dataset folder that has a schema in `schemas/`:
+For each dataset folder that has a schema in `schemas/` (at `<root>/<dataset>`, or at the
+schema's `path`, e.g. `benchmarks/corpus`, for datasets nested under one folder):
 - `_SUCCESS` and `_stats.json` exist, and `in == out + sum(dropped)`;
 - the rows on disk are as many as the stats say were written (`rows_out`, else `out`);
 - the columns and their types match the schema file;
@@ -47,8 +48,8 @@ def _same_type(actual: pa.DataType, expected: pa.DataType) -> bool:
 
 
 def check_dataset(root: Path, name: str) -> list[Problem]:
-    folder = root / name
     schema = load_schema(name)
+    folder = root / schema.folder
     problems: list[Problem] = []
     for marker in ("_SUCCESS", "_stats.json"):
         if not (folder / marker).exists():
@@ -82,9 +83,10 @@ def check_dataset(root: Path, name: str) -> list[Problem]:
             problems.append(Problem(name, f"{table.num_rows - n_unique} duplicate {label} value(s)"))
     for column, target in (schema.upstream or {}).items():
         up_name, up_column = target.split(".")
-        if column not in table.column_names or not (root / up_name).exists():
+        up_schema = load_schema(up_name)
+        if column not in table.column_names or not (root / up_schema.folder).exists():
             continue
-        upstream = _read(root / up_name, load_schema(up_name).partition_by)[up_column]
+        upstream = _read(root / up_schema.folder, up_schema.partition_by)[up_column]
         missing = pc.sum(pc.invert(pc.is_in(table[column], value_set=upstream.unique()))).as_py() or 0
         if missing:
             problems.append(Problem(name, f"{missing} {column} value(s) not found in {up_name}.{up_column}"))
@@ -93,7 +95,7 @@ def check_dataset(root: Path, name: str) -> list[Problem]:
 
 def check_data_root(root: Path) -> tuple[list[str], list[Problem]]:
     """Returns (datasets checked, problems found)."""
-    known = {p.stem for p in schemas_dir().glob("*.json")}
-    checked = sorted(p.name for p in root.iterdir() if p.is_dir() and p.name in known) if root.exists() else []
+    known = sorted(p.stem for p in schemas_dir().glob("*.json"))
+    checked = [name for name in known if (root / load_schema(name).folder).is_dir()] if root.exists() else []
     problems = [problem for name in checked for problem in check_dataset(root, name)]
     return checked, problems

@@ -51,6 +51,12 @@ class DatasetSchema:
     columns: tuple[dict, ...]
     primary_key: str | list[str] | None = None  # column (or columns) whose values are unique
     upstream: dict | None = None  # column -> "dataset.column" every value must exist in
+    path: str = ""  # folder under a data root, e.g. "benchmarks/corpus" (default: the dataset name)
+
+    @property
+    def folder(self) -> str:
+        """Where the dataset lives under a data root."""
+        return self.path or self.dataset
 
     @property
     def names(self) -> list[str]:
@@ -81,4 +87,5 @@ def load_schema(dataset: str) -> DatasetSchema:
         columns=tuple(raw["columns"]),
         primary_key=raw.get("primary_key"),
         upstream=dict(raw.get("upstream") or {}),
+        path=raw.get("path") or raw["dataset"],
     )
