@@ -1,0 +1,91 @@
+"""Dense retrieval: embed queries and documents with a sentence-transformers model, search with faiss.
+
+Queries get the model's query prompt and documents its passage/document prompt when the
+model defines them (e5: "query: " / "passage: "), the same prompts training used. Vectors
+are unit length and searched exactly (`IndexFlatIP`: inner product = cosine), so results
+do not depend on index parameters. `EmbeddingCache` embeds each distinct text once per
+role, however many tasks share it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+Run = dict[str, dict[str, float]]
+QUERY_PROMPTS = ("query",)
+DOCUMENT_PROMPTS = ("passage", "document")
+
+
+def prompt_name(model: SentenceTransformer, role: str) -> str | None:
+    """The model's prompt name for `role` ("query" or "document"), or None when it has none."""
+    prompts = getattr(model, "prompts", None) or {}
+    for name in QUERY_PROMPTS if role == "query" else DOCUMENT_PROMPTS:
+        if name in prompts:
+            return name
+    return None
+
+
+def prompt_text(model: SentenceTransformer, role: str) -> str | None:
+    name = prompt_name(model, role)
+    return model.prompts[name] if name else None
+
+
+def encode(model: SentenceTransformer, texts: Sequence[str], role: str, batch_size: int = 64,
+           show_progress_bar: bool = False) -> np.ndarray:
+    """Unit-length float32 vectors, one row per text."""
+    if not texts:
+        return np.zeros((0, model.get_sentence_embedding_dimension()), dtype=np.float32)
+    vectors = model.encode(list(texts), prompt_name=prompt_name(model, role), batch_size=batch_size,
+                           normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=show_progress_bar)
+    return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+class EmbeddingCache:
+    """Vectors of texts by role for one model, each distinct text embedded once (longest texts batched together)."""
+
+    def __init__(self, model: SentenceTransformer, batch_size: int = 64, show_progress_bar: bool = False) -> None:
+        self.model = model
+        self.batch_size = batch_size
+        self.show_progress_bar = show_progress_bar
+        self._vectors: dict[tuple[str, str], np.ndarray] = {}
+
+    def add(self, texts: Sequence[str], role: str) -> None:
+        todo = sorted({t for t in texts if (role, t) not in self._vectors})
+        if not todo:
+            return
+        vectors = encode(self.model, todo, role, self.batch_size, self.show_progress_bar)
+        for text, vector in zip(todo, vectors, strict=True):
+            self._vectors[(role, text)] = vector
+
+    def get(self, texts: Sequence[str], role: str) -> np.ndarray:
+        self.add(texts, role)
+        if not texts:
+            return np.zeros((0, self.model.get_sentence_embedding_dimension()), dtype=np.float32)
+        return np.stack([self._vectors[(role, t)] for t in texts])
+
+    def __len__(self) -> int:
+        return len(self._vectors)
+
+
+def search(query_ids: Sequence[str], query_vectors: np.ndarray, doc_ids: Sequence[str], doc_vectors: np.ndarray,
+           k: int = 100) -> Run:
+    """Exact inner-product search of every query against the pool; top-k per query."""
+    import faiss
+
+    if not query_ids or not doc_ids:
+        return {q: {} for q in query_ids}
+    index = faiss.IndexFlatIP(doc_vectors.shape[1])
+    index.add(np.ascontiguousarray(doc_vectors, dtype=np.float32))
+    k = min(k, len(doc_ids))
+    scores, idx = index.search(np.ascontiguousarray(query_vectors, dtype=np.float32), k)
+    run: Run = {}
+    for row, qid in enumerate(query_ids):
+        run[qid] = {doc_ids[j]: float(s) for j, s in zip(idx[row].tolist(), scores[row].tolist(), strict=True)
+                    if j >= 0}
+    return run

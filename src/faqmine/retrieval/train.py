@@ -1,0 +1,366 @@
+"""The training recipe behind training/train.py: data for a strategy, the loss, the trainer, the run record.
+
+Three strategies, one code path (sentence-transformers' SentenceTransformerTrainer):
+
+- inbatch: (anchor=question, positive=answer) with MultipleNegativesRankingLoss: every
+  other answer of the batch is a negative; batches never hold the same text twice
+  (BatchSamplers.NO_DUPLICATES). `cached: true` swaps in CachedMultipleNegativesRankingLoss
+  for batches larger than memory allows.
+- hardneg: (anchor, positive, negative_1..negative_k) from hard_negatives, same loss: the
+  k mined negatives of each query are added to the in-batch ones.
+- marginmse: (query, positive, negative_1..negative_k, label) with MarginMSELoss, label_i =
+  teacher(query, positive) - teacher(query, negative_i): the student learns the teacher's
+  score margins (Hofstätter et al. 2020) rather than a hard 0/1 target.
+
+Queries get the model's query prompt and answers its passage prompt (e5: "query: ",
+"passage: "), the prompts evaluation uses. Freezing the word-embedding matrix (96M of
+e5-small's 118M parameters) keeps CPU steps cheap and leaves the embeddings of languages
+absent from training untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+import random
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from faqmine.benchmarks import doc_id as make_doc_id
+from faqmine.retrieval.config import TrainConfig
+from faqmine.retrieval.datasets import MissingDataset, read_benchmarks, read_hard_negatives
+from faqmine.retrieval.dense import prompt_text
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+FINAL_MODEL = "final"
+RECORD = "faqmine_train.json"
+LOSS_LOG = "train_log.jsonl"
+
+
+@dataclass
+class TrainingData:
+    """Rows in the column layout the strategy's loss reads, with what was kept and dropped."""
+
+    rows: pd.DataFrame
+    languages: list[str]
+    counts: Counter = field(default_factory=Counter)
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    if path.is_dir():
+        return pd.read_parquet(path)
+    if path.suffix in (".jsonl", ".json"):
+        return pd.read_json(path, lines=path.suffix == ".jsonl")
+    return pd.read_parquet(path)
+
+
+def _is_export(path: Path) -> bool:
+    """True when `path` is one of hard_negatives' exports rather than the dataset itself."""
+    if path.is_file():
+        return True
+    return path.is_dir() and not any(p.is_dir() and "=" in p.name for p in path.iterdir()) and any(
+        p.suffix in (".parquet", ".jsonl") for p in path.iterdir())
+
+
+def pairs_from_benchmarks(config: TrainConfig, counts: Counter) -> tuple[pd.DataFrame, list[str]]:
+    """(anchor, positive) for every query of the training split: its question and its own answer."""
+    bench = read_benchmarks(config.data, config.languages, folder=config.benchmarks_folder())
+    queries = bench.queries[bench.queries["split"] == config.split]
+    texts = dict(zip(bench.corpus["doc_id"], bench.corpus["text"], strict=True))
+    relevant = bench.qrels[bench.qrels["score"] > 0].groupby("query_id")["doc_id"].apply(sorted).to_dict()
+    rows, languages = [], set()
+    for q in queries.sort_values("query_id").itertuples(index=False):
+        own = make_doc_id(q.qa_id)
+        positive = own if own in texts else next((d for d in relevant.get(q.query_id, []) if d in texts), None)
+        if positive is None:
+            counts["dropped_no_positive"] += 1
+            continue
+        rows.append({"anchor": q.text, "positive": texts[positive], "language": q.language})
+        languages.add(q.language)
+    counts["queries_in_split"] += len(queries)
+    return pd.DataFrame(rows, columns=["anchor", "positive", "language"]), sorted(languages)
+
+
+def _train_query_ids(config: TrainConfig) -> set[str] | None:
+    try:
+        bench = read_benchmarks(config.data, config.languages, folder=config.benchmarks_folder())
+    except MissingDataset:
+        return None
+    return set(bench.queries.loc[bench.queries["split"] == config.split, "query_id"])
+
+
+def _teacher(scores: list[float], transform: str) -> list[float]:
+    if transform == "sigmoid":
+        return [1.0 / (1.0 + math.exp(-s)) for s in scores]
+    return list(scores)
+
+
+def rows_from_hard_negatives(config: TrainConfig, counts: Counter) -> tuple[pd.DataFrame, list[str]]:
+    """Rows with k negatives (and teacher margins for marginmse) from the hard_negatives dataset; for inbatch
+    (pairs_from: hard_negatives) the same queries and positives without the negatives."""
+    k = config.k_negatives
+    margin = config.strategy == "marginmse"
+    hn = read_hard_negatives(config.data, config.hard_negatives_folder(), config.languages, need_scores=margin)
+    counts["hard_negative_rows"] += len(hn)
+    if "split" in hn.columns:
+        keep = hn["split"] == config.split
+    else:
+        train_ids = _train_query_ids(config)
+        keep = hn["query_id"].isin(train_ids) if train_ids is not None else pd.Series(True, index=hn.index)
+    counts["dropped_not_in_split"] += int((~keep).sum())
+    hn = hn[keep].sort_values("query_id")
+    rows, languages = [], set()
+    with_negatives = config.strategy != "inbatch"
+    for r in hn.itertuples(index=False):
+        negatives = list(r.negatives)
+        if len(negatives) < k:
+            counts["dropped_too_few_negatives"] += 1
+            continue
+        row = {"anchor": r.query, "positive": r.positive}
+        if with_negatives:
+            row.update({f"negative_{i + 1}": negatives[i] for i in range(k)})
+        if margin:
+            pos = _teacher([float(r.positive_score)], config.teacher_transform)[0]
+            negs = _teacher([float(s) for s in list(r.negative_scores)[:k]], config.teacher_transform)
+            row["label"] = [config.teacher_scale * (pos - s) for s in negs]
+        row["language"] = r.language
+        rows.append(row)
+        languages.add(r.language)
+    return pd.DataFrame(rows), sorted(languages)
+
+
+def rows_from_export(config: TrainConfig, counts: Counter) -> tuple[pd.DataFrame, list[str]]:
+    """Rows from an export of hard_negatives (its languages are unknown: reported as "?")."""
+    table = _read_table(config.hard_negatives_folder())
+    counts["export_rows"] += len(table)
+    if config.strategy == "inbatch":
+        rows = table[["anchor", "positive"]].copy() if "anchor" in table else table[["query", "positive"]].rename(
+            columns={"query": "anchor"}).drop_duplicates()
+    elif config.strategy == "marginmse":
+        label = "label" if "label" in table.columns else "score"
+        need = ["query", "positive", "negative", label]
+        missing = [c for c in need if c not in table.columns]
+        if missing:
+            raise ValueError(f"{config.hard_negatives_folder()}: a MarginMSE export needs columns {need}, "
+                             f"missing {missing}")
+        rows = pd.DataFrame({"anchor": table["query"], "positive": table["positive"],
+                             "negative_1": table["negative"],
+                             "label": [[config.teacher_scale * float(s)] for s in table[label]]})
+    else:
+        negs = [f"negative_{i + 1}" for i in range(config.k_negatives)]
+        missing = [c for c in ["anchor", "positive", *negs] if c not in table.columns]
+        if missing:
+            raise ValueError(f"{config.hard_negatives_folder()}: an MNRL export with k={config.k_negatives} needs "
+                             f"columns anchor, positive, {', '.join(negs)}; missing {missing}")
+        rows = table[["anchor", "positive", *negs]].copy()
+    rows["language"] = "?"
+    return rows, ["?"]
+
+
+def load_training_data(config: TrainConfig) -> TrainingData:
+    """The training rows of the configured strategy, shuffled with the seed and capped."""
+    counts: Counter = Counter()
+    if config.strategy == "inbatch" and config.pairs_from == "benchmarks":
+        rows, languages = pairs_from_benchmarks(config, counts)
+    elif _is_export(config.hard_negatives_folder()):
+        rows, languages = rows_from_export(config, counts)
+    else:
+        rows, languages = rows_from_hard_negatives(config, counts)
+    if rows.empty:
+        raise ValueError(f"no training rows for {config.strategy} (languages {config.languages or 'all'}, split "
+                         f"{config.split!r}): {dict(counts)}")
+    order = list(range(len(rows)))
+    random.Random(config.seed).shuffle(order)
+    if config.max_train_examples is not None and len(order) > config.max_train_examples:
+        counts["dropped_over_max_train_examples"] += len(order) - config.max_train_examples
+        order = order[: config.max_train_examples]
+    rows = rows.iloc[order].reset_index(drop=True)
+    counts["rows"] = len(rows)
+    counts.update({f"rows_{lang}": n for lang, n in rows["language"].value_counts().items()})
+    return TrainingData(rows.drop(columns=["language"]), languages, counts)
+
+
+def freeze_word_embeddings(model: SentenceTransformer) -> int:
+    """Stop gradients to every word-embedding matrix of the model; returns the parameters frozen."""
+    frozen = 0
+    for name, parameter in model.named_parameters():
+        if "word_embeddings" in name or name.endswith("embed_tokens.weight"):
+            parameter.requires_grad_(False)
+            frozen += parameter.numel()
+    return frozen
+
+
+def _prompts(model: SentenceTransformer, columns: list[str]) -> dict[str, str] | None:
+    query, passage = prompt_text(model, "query"), prompt_text(model, "document")
+    prompts = {}
+    for column in columns:
+        prompt = query if column == "anchor" else passage
+        if prompt:
+            prompts[column] = prompt
+    return prompts or None
+
+
+def _latest_checkpoint(output_dir: Path) -> Path | None:
+    found = [p for p in output_dir.glob("checkpoint-*") if p.is_dir() and p.name.split("-")[-1].isdigit()]
+    return max(found, key=lambda p: int(p.name.split("-")[-1])) if found else None
+
+
+def build_loss(model: SentenceTransformer, config: TrainConfig):
+    from sentence_transformers.sentence_transformer import losses
+
+    if config.strategy == "marginmse":
+        return losses.MarginMSELoss(model)
+    if config.cached:
+        return losses.CachedMultipleNegativesRankingLoss(model, scale=config.scale,
+                                                         mini_batch_size=config.mini_batch_size)
+    return losses.MultipleNegativesRankingLoss(model, scale=config.scale)
+
+
+def _step_logger(path: Path):
+    from transformers import TrainerCallback
+
+    class StepLogger(TrainerCallback):
+        """Appends every log (loss, learning rate, epoch) to train_log.jsonl and times the steps."""
+
+        def __init__(self) -> None:
+            self.step_seconds: list[float] = []
+            self._started = 0.0
+
+        def on_step_begin(self, args, state, control, **kwargs):
+            self._started = time.perf_counter()
+
+        def on_step_end(self, args, state, control, **kwargs):
+            self.step_seconds.append(time.perf_counter() - self._started)
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if logs:
+                with path.open("a", encoding="utf-8") as handle:
+                    handle.write(json.dumps({"step": state.global_step, **logs}) + "\n")
+
+    return StepLogger()
+
+
+def _trainer_class():
+    from sentence_transformers import SentenceTransformerTrainer
+
+    class Trainer(SentenceTransformerTrainer):
+        """SentenceTransformerTrainer whose checkpoint reload tolerates extra weights in the checkpoint.
+
+        A checkpoint's sentence_bert_config.json does not keep the model_kwargs of the packaged encoder
+        (add_pooling_layer: false), so the reloaded copy grows an unused BERT pooler and the stock strict
+        load_state_dict fails on resume. Here the checkpoint's weights are copied where the model has them;
+        a weight of the model missing from the checkpoint is still an error.
+        """
+
+        def _load_from_checkpoint(self, checkpoint_path: str) -> None:
+            from faqmine.encoders.load import load_encoder
+
+            model = getattr(self.model, "_orig_mod", self.model)
+            loaded = load_encoder(checkpoint_path, device="cpu").state_dict()
+            own = model.state_dict()
+            missing = sorted(k for k in own if k not in loaded)
+            if missing:
+                raise RuntimeError(f"checkpoint {checkpoint_path} lacks weights {missing[:5]}")
+            model.load_state_dict({k: loaded[k] for k in own})
+
+    return Trainer
+
+
+def run_training(config: TrainConfig, force: bool = False) -> dict:
+    """Train one model as configured; returns the run record (also written to <output_dir>/faqmine_train.json)."""
+    import sentence_transformers
+    import torch
+    from datasets import Dataset
+    from sentence_transformers import SentenceTransformerTrainingArguments
+    from sentence_transformers.base.sampler import BatchSamplers
+
+    from faqmine.encoders.load import load_encoder
+
+    output_dir = Path(config.output_dir)
+    final = output_dir / FINAL_MODEL
+    if config.resume == "auto" and final.is_dir() and (output_dir / RECORD).exists() and not force:
+        record = json.loads((output_dir / RECORD).read_text(encoding="utf-8"))
+        record["skipped"] = f"final model already in {final} (resume=auto); pass --force to train again"
+        return record
+    output_dir.mkdir(parents=True, exist_ok=True)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    started = time.time()
+    data = load_training_data(config)
+    model = load_encoder(config.base, device=config.device)
+    model.max_seq_length = config.max_seq_length
+    total = sum(p.numel() for p in model.parameters())
+    frozen = freeze_word_embeddings(model) if config.freeze_embeddings else 0
+    loss = build_loss(model, config)
+    columns = list(data.rows.columns)
+    text_columns = [c for c in columns if c != "label"]
+    args = SentenceTransformerTrainingArguments(
+        output_dir=str(output_dir),
+        per_device_train_batch_size=config.batch_size,
+        num_train_epochs=config.epochs,
+        max_steps=config.max_steps if config.max_steps > 0 else -1,
+        learning_rate=config.lr,
+        warmup_steps=config.warmup_ratio,
+        weight_decay=config.weight_decay,
+        seed=config.seed,
+        data_seed=config.seed,
+        fp16=config.precision == "fp16",
+        bf16=config.precision == "bf16",
+        use_cpu=config.device == "cpu",
+        logging_steps=config.logging_steps,
+        logging_first_step=True,
+        save_strategy="steps",
+        save_steps=config.save_steps,
+        save_total_limit=config.save_total_limit,
+        report_to="none",
+        disable_tqdm=False,
+        dataloader_num_workers=config.dataloader_workers,
+        prompts=_prompts(model, text_columns),
+        batch_sampler=BatchSamplers.BATCH_SAMPLER if config.strategy == "marginmse" else BatchSamplers.NO_DUPLICATES,
+        run_name=config.name,
+    )
+    logger = _step_logger(output_dir / LOSS_LOG)
+    trainer = _trainer_class()(model=model, args=args, train_dataset=Dataset.from_pandas(data.rows),
+                                         loss=loss, callbacks=[logger])
+    resume_from = None
+    if config.resume == "auto":
+        checkpoint = _latest_checkpoint(output_dir)
+        resume_from = str(checkpoint) if checkpoint else None
+    elif config.resume not in ("never", "", None):
+        resume_from = config.resume
+    result = trainer.train(resume_from_checkpoint=resume_from)
+    model.save(str(final))
+    steps = logger.step_seconds
+    losses = [json.loads(line) for line in (output_dir / LOSS_LOG).read_text(encoding="utf-8").splitlines()
+              if '"loss"' in line]
+    record = {
+        "run_name": config.name,
+        "strategy": config.strategy,
+        "config": config.to_dict(),
+        "model": str(final),
+        "train_languages": data.languages,
+        "counts": dict(data.counts),
+        "parameters": total,
+        "parameters_frozen": frozen,
+        "resumed_from": resume_from,
+        "global_step": int(trainer.state.global_step),
+        "train_loss": float(result.training_loss),
+        "first_logged_loss": losses[0]["loss"] if losses else None,
+        "last_logged_loss": losses[-1]["loss"] if losses else None,
+        "seconds": round(time.time() - started, 1),
+        "seconds_per_step": round(sum(steps[1:]) / max(1, len(steps) - 1), 3) if len(steps) > 1 else None,
+        "device": config.device,
+        "torch_threads": torch.get_num_threads(),
+        "versions": {"torch": torch.__version__, "sentence_transformers": sentence_transformers.__version__,
+                     "python": platform.python_version()},
+    }
+    (output_dir / RECORD).write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return record
