@@ -4,7 +4,8 @@ import gzip
 
 import pytest
 
-from faqmine.warc_input import CC_PREFIX, gzip_tail_complete, resolve_inputs
+from faqmine.gzip_check import tail_status
+from faqmine.warc_input import CC_PREFIX, resolve_inputs
 
 
 def test_directory_glob_and_listing(tmp_path):
@@ -33,8 +34,9 @@ def test_gzip_tail_check(tmp_path):
     whole.write_bytes(members)
     cut = tmp_path / "cut.gz"
     cut.write_bytes(members[:-10])
-    assert gzip_tail_complete(str(whole), 0)
-    assert not gzip_tail_complete(str(cut), 0)
+    assert tail_status(str(whole), 0).all_complete
+    assert not tail_status(str(cut), 0).all_complete
+    assert tail_status(str(cut), 0).first_member_complete  # only the second member is cut
     plain = tmp_path / "plain.warc"
     plain.write_bytes(b"WARC/1.0\r\n")
-    assert gzip_tail_complete(str(plain), 0)
+    assert tail_status(str(plain), 0).all_complete
