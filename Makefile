@@ -4,7 +4,7 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 DATA ?= data/demo
-SIM_SIZE ?= 30MB
+SIM_SIZE ?= 5MB
 SIM_SEED ?= 1
 WHEELS ?= /opt/wheels
 export PYSPARK_PYTHON := $(abspath $(PY))
@@ -12,12 +12,12 @@ export PYSPARK_DRIVER_PYTHON := $(abspath $(PY))
 export SPARK_LOCAL_IP := 127.0.0.1
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: setup models demo test lint bench fuzz clean
+.PHONY: setup models demo test lint bench airflow experiment fuzz clean
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check uv
-	$(VENV)/bin/uv pip install --python $(PY) --find-links $(WHEELS) -r requirements.lock
+	$(VENV)/bin/uv pip install --python $(PY) --compile-bytecode --find-links $(WHEELS) -r requirements.lock
 	$(VENV)/bin/uv pip install --python $(PY) --no-deps -e .
 	touch $@
 
@@ -38,6 +38,13 @@ lint: setup
 
 bench: setup
 	$(PY) bench/extract.py
+
+airflow: setup
+	bash scripts/airflow_standalone.sh
+
+EXPERIMENT_ARGS ?=
+experiment: setup
+	bash scripts/experiment.sh $(EXPERIMENT_ARGS)
 
 FUZZ_SECONDS ?= 600
 fuzz: setup

@@ -16,7 +16,7 @@ import uuid
 from faqmine.dedup import SCOPES, DedupConfig
 from faqmine.shingles import ShingleConfig
 from faqmine.spark.datasets import local_path, read_dataset, write_dataset
-from faqmine.spark.dedup_stage import OUTPUT_ORDER, fit_shuffle_partitions, run_dedup
+from faqmine.spark.dedup_stage import OUTPUT_ORDER, run_dedup
 from faqmine.spark.job import job_parser, print_summary, start
 
 
@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     spark, started = start("dedup", args)
     try:
         spark.sparkContext.setCheckpointDir(str(checkpoints))
-        partitions = fit_shuffle_partitions(spark)
+        partitions = int(spark.conf.get("spark.sql.shuffle.partitions"))
         result = run_dedup(read_dataset(spark, args.input, "qa"), config)
         summary = {**result.summary(), "shuffle_partitions": partitions}
         path = write_dataset(result.qa_dedup.sortWithinPartitions(*OUTPUT_ORDER), args.output, "qa_dedup", summary)

@@ -75,3 +75,15 @@ def test_command_exit_codes(data_root, tmp_path):
     failed = subprocess.run([sys.executable, "-m", "faqmine.cli", "check", str(bad)], capture_output=True, text=True)
     assert failed.returncode == 1
     assert "FAIL qa_raw: stats do not balance: qa_raw: in=5 but out=1 + dropped=1" in failed.stderr
+
+
+def test_empty_dataset_without_parquet_files_passes_but_missing_rows_do_not(data_root, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(data_root, copy)
+    empty = copy / "duplicates"  # a run without duplicates: Spark writes no Parquet file, only the markers
+    empty.mkdir()
+    (empty / "_SUCCESS").touch()
+    write_stats(empty, StageStats("dedup").to_dict())
+    assert check_data_root(copy) == (["duplicates", "qa_raw"], [])
+    write_stats(empty, {**StageStats("dedup").to_dict(), "in": 2, "out": 2})
+    assert messages(copy) == ["duplicates: 0 rows on disk but _stats.json says 2 written"]

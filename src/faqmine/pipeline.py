@@ -7,12 +7,11 @@ pipeline) reads: adding a stage is one `Stage(...)` entry here. An entry names
 - the datasets it reads (`inputs`, under the data root) and writes (`outputs`),
 - how its command line follows from the run's parameters (`args`),
 - which of its outputs may legitimately be empty (`may_be_empty`),
-- which of its outputs are published as Airflow Assets (`publishes`),
-- whether the DAG runs it yet (`wired`).
+- which of its outputs are published as Airflow Assets (`publishes`).
 
 The order of stages follows from inputs and outputs: a stage runs after the stages that
-write what it reads. Only wired stages whose job file exists are run (`stages()`), so the
-description can name a stage before its job lands or before it has passed `airflow dags test`.
+write what it reads. Only stages whose job file exists are run (`stages()`), so a deployment
+that ships a subset of `jobs/` gets a DAG of that subset.
 
 The run's parameters (`params_spec()`) are plain JSON-schema dictionaries: the DAG turns them
 into the trigger form; `plan_run` turns the values a user picked into a `RunPlan`: the
@@ -153,12 +152,12 @@ def params_spec() -> dict[str, dict[str, Any]]:
             "description": "Languages with fewer deduplicated QAs get no benchmark (empty: the job's default).",
         },
     }
-    wired = {st.name for st in stages()}
+    present = {st.name for st in stages()}
     return {name: spec for name, spec in specs.items()
-            if not set(PARAM_CONSUMERS.get(name, ())).isdisjoint(wired) or name not in PARAM_CONSUMERS}
+            if not set(PARAM_CONSUMERS.get(name, ())).isdisjoint(present) or name not in PARAM_CONSUMERS}
 
 
-# Parameters only some stages read: offered in the form while one of these stages is wired.
+# Parameters only some stages read: offered in the form when one of these stages is deployed (its job file exists).
 PARAM_CONSUMERS = {"languages": ("build_benchmarks", "mine_negatives"), "min_qas": ("build_benchmarks",)}
 
 
@@ -200,7 +199,6 @@ class Stage:
     may_be_empty: tuple[str, ...] = ()  # outputs that may have no row in a correct run
     publishes: tuple[str, ...] = ()  # datasets published as Airflow Assets (an output, or the folder of outputs)
     description: str = ""
-    wired: bool = True  # False: described, but not run by the DAG until it has passed `airflow dags test`
 
     def writes(self, dataset: str) -> bool:
         """Whether the stage writes `dataset` or a dataset inside it (benchmarks -> benchmarks/queries)."""
@@ -235,17 +233,17 @@ STAGES: tuple[Stage, ...] = (
           outputs=("benchmarks/queries", "benchmarks/corpus", "benchmarks/qrels"),
           args=lambda run: ["--input", run.path("qa_dedup"), "--output", run.path("benchmarks"),
                             *run.option("--min-qas", "min_qas"), *run.option("--languages", "languages")],
-          publishes=("benchmarks",), wired=False,
+          publishes=("benchmarks",),
           description="per-language retrieval benchmarks (corpus, queries, qrels), split by domain"),
     Stage("align_bitext", inputs=("qa_dedup",), outputs=("bitext",),
           args=lambda run: ["--input", run.path("qa_dedup"), "--output", run.path("bitext")],
-          may_be_empty=("bitext",), publishes=("bitext",), wired=False,
+          may_be_empty=("bitext",), publishes=("bitext",),
           description="bilingual QA pairs within each site"),
     Stage("mine_negatives", inputs=("benchmarks", "duplicates", "bitext"), outputs=("hard_negatives",),
           args=lambda run: ["--benchmarks", run.path("benchmarks"), "--output", run.path("hard_negatives"),
                             "--duplicates", run.path("duplicates"), "--bitext", run.path("bitext"),
                             *run.option("--languages", "languages")],
-          publishes=("hard_negatives",), wired=False,
+          publishes=("hard_negatives",),
           description="BM25 + dense hard negatives with teacher scores for training"),
 )
 
@@ -263,8 +261,8 @@ def asset_uri(dataset: str) -> str:
 
 
 def stages(all_stages: tuple[Stage, ...] = STAGES) -> list[Stage]:
-    """The wired stages whose job file exists, in an order where every stage follows those it reads from."""
-    present = [s for s in all_stages if s.wired and s.job.is_file()]
+    """The stages whose job file exists, in an order where every stage follows those it reads from."""
+    present = [s for s in all_stages if s.job.is_file()]
     return _ordered(present)
 
 
@@ -272,7 +270,8 @@ def _ordered(todo: list[Stage]) -> list[Stage]:
     done: list[Stage] = []
     pending = list(todo)
     while pending:
-        ready = [s for s in pending if not any(upstream(s, [p for p in pending if p is not s]))]
+        ready = sorted((s for s in pending if not any(upstream(s, [p for p in pending if p is not s]))),
+                       key=lambda s: s.name)  # independent stages by name: the order never depends on the listing
         if not ready:
             raise ValueError(f"stages {[s.name for s in pending]} read datasets in a cycle")
         for stage in ready:

@@ -13,6 +13,7 @@ import uuid
 from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.pandas.types import from_arrow_schema
 
 from faqmine.schemas import load_schema
 from faqmine.stats import write_stats
@@ -58,4 +59,7 @@ def read_dataset(spark: SparkSession, root: str, dataset: str) -> DataFrame:
     path = local_path(root)
     if not (path / "_SUCCESS").exists() and not (path / "_stats.json").exists():
         raise FileNotFoundError(f"{path} is not a finished {dataset} dataset (no _SUCCESS / _stats.json)")
-    return spark.read.parquet(str(path)).select(*load_schema(dataset).names)
+    schema = load_schema(dataset)
+    if not any(path.rglob("*.parquet")):  # a finished empty dataset: Spark cannot infer a schema from no file
+        return spark.createDataFrame([], from_arrow_schema(schema.arrow()))
+    return spark.read.parquet(str(path)).select(*schema.names)

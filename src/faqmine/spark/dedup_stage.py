@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 from pyspark import StorageLevel
-from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
 
@@ -97,17 +97,6 @@ def similarity_col(a: str, b: str, num_perm: int) -> Column:
     question = estimated_jaccard_col(part(a, 1), part(b, 1), num_perm)
     answer = estimated_jaccard_col(part(a, num_perm + 1), part(b, num_perm + 1), num_perm)
     return F.least(question, answer).cast("float")
-
-
-def fit_shuffle_partitions(spark: SparkSession) -> int:
-    """Unless `spark.sql.shuffle.partitions` was configured (spark-submit --conf, spark-defaults.conf),
-    use twice the default parallelism instead of Spark's fixed 200: dedup runs a dozen shuffles plus
-    several per connected-components round, and 200 near-empty tasks each cost more than the data on a
-    laptop. Returns the number in force."""
-    key = "spark.sql.shuffle.partitions"
-    if not spark.sparkContext.getConf().contains(key):
-        spark.conf.set(key, str(max(2, 2 * spark.sparkContext.defaultParallelism)))
-    return int(spark.conf.get(key))
 
 
 def _order() -> list[Column]:

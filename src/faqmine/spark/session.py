@@ -41,4 +41,16 @@ def build_session(app_name: str, master: str | None = None, conf: dict[str, str]
         builder = builder.config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(os.environ.get("FAQMINE_SPARK_LOG_LEVEL", "WARN"))
+    fit_shuffle_partitions(spark)
     return spark
+
+
+def fit_shuffle_partitions(spark: SparkSession) -> int:
+    """Unless `spark.sql.shuffle.partitions` was configured (spark-submit --conf, spark-defaults.conf),
+    use twice the default parallelism (the cores of the application) instead of Spark's fixed 200:
+    dedup runs a dozen shuffles plus several per connected-components round, and on a laptop 200
+    near-empty tasks per shuffle cost more than the data. Returns the number in force."""
+    key = "spark.sql.shuffle.partitions"
+    if not spark.sparkContext.getConf().contains(key):
+        spark.conf.set(key, str(max(2, 2 * spark.sparkContext.defaultParallelism)))
+    return int(spark.conf.get(key))
