@@ -112,14 +112,14 @@ def test_benchmarks_job(spark, monkeypatch, data_root, tmp_path):
     assert {"benchmarks_corpus", "benchmarks_queries", "benchmarks_qrels", "qa_dedup"} <= set(checked)
     assert problems == []
 
-    # the export, read as BEIR reads it (its own loader when installed)
-    try:
-        from beir.datasets.data_loader import GenericDataLoader
+    # the export, read by BEIR's own loader, and by ours (training/evaluate.py reads it without BEIR)
+    from beir.datasets.data_loader import GenericDataLoader
 
-        def load(folder, split):
-            return GenericDataLoader(data_folder=str(folder)).load(split=split)
-    except ImportError:
-        load = load_beir_folder
+    def load(folder, split):
+        beir = GenericDataLoader(data_folder=str(folder)).load(split=split)
+        assert load_beir_folder(folder, split) == beir
+        return beir
+
     for language in ("en", "de"):
         folder = out / "export" / language
         n_queries = 0
