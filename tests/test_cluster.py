@@ -9,7 +9,9 @@ only), so a job that passes there could only have used what was shipped.
 
 The chain is every stage whose job exists, in pipeline order (extract -> clean_langid
 -> dedup today; later stages join by adding a `Stage`). Each dataset written on the
-cluster must equal the local[2] one: the same rows and the same `_stats.json`.
+cluster must equal the local[2] one: the same rows and the same `_stats.json`. The fault
+tests of tests/test_faults.py run on the same cluster too (a Python worker killed inside an
+executor, the driver killed mid-write).
 """
 
 from __future__ import annotations
@@ -139,8 +141,9 @@ def _package(repo: Path, dist: Path) -> None:
     assert packed.returncode == 0, packed.stderr
 
 
-def submit(repo: Path, stage: Stage, root: Path, inputs: list[str], master: str, shipped: dict | None) -> float:
-    """Run one stage with spark-submit; returns its wall time in seconds."""
+def submit_command(repo: Path, stage: Stage, root: Path, inputs: list[str], master: str, shipped: dict | None,
+                   conf: tuple[str, ...] = ()) -> tuple[list[str], dict[str, str]]:
+    """The spark-submit command line and environment of one stage."""
     env = {**os.environ, "PYSPARK_DRIVER_PYTHON": VENV_PYTHON, "PYSPARK_PYTHON": VENV_PYTHON,
            "SPARK_LOCAL_IP": "127.0.0.1", "FAQMINE_QUIET_SPARK": "1"}
     args = [str(Path(VENV_PYTHON).parent / "spark-submit"), "--master", master,
@@ -153,7 +156,16 @@ def submit(repo: Path, stage: Stage, root: Path, inputs: list[str], master: str,
         args += ["--py-files", str(shipped["zip"]), "--archives", f"{shipped['schemas']}#faqmine-schemas",
                  "--conf", "spark.executorEnv.FAQMINE_SCHEMAS=faqmine-schemas",
                  "--conf", "spark.executor.memory=1g"]
+    for setting in conf:
+        args += ["--conf", setting]
     args += [str(repo / "jobs" / f"{stage.job}.py"), *stage.args(repo, root, inputs)]
+    return args, env
+
+
+def submit(repo: Path, stage: Stage, root: Path, inputs: list[str], master: str, shipped: dict | None,
+           conf: tuple[str, ...] = ()) -> float:
+    """Run one stage with spark-submit; returns its wall time in seconds."""
+    args, env = submit_command(repo, stage, root, inputs, master, shipped, conf)
     started = time.monotonic()
     done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, f"{stage.job} on {master}:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}"
@@ -192,3 +204,36 @@ def test_chain_on_standalone_cluster_equals_local(repo, shared_data, cluster, sh
             assert actual == expected, f"{dataset}: cluster rows differ from local[2]"
             assert comparable_stats(remote / dataset) == comparable_stats(local / dataset), dataset
     print(f"cluster == local[2] for {[d for s in stages for d in s.outputs]}")
+
+
+def test_faults_on_the_cluster_leave_the_clean_output(repo, shared_data, cluster, shipped, tmp_path):
+    """tests/test_faults.py on the cluster: a Python worker SIGKILLed inside an executor (its task is
+    retried on the cluster), and the driver killed while it writes (readers never see half a dataset;
+    the rerun, as Airflow's retry would, gives the clean output)."""
+    import signal
+
+    inputs = [str(shared_data / "warc"), str(shared_data / "realfaq" / "faq_real.warc.gz")]
+    extract = STAGES[0]
+    clean, faulty, killed = tmp_path / "clean", tmp_path / "faulty", tmp_path / "killed"
+    submit(repo, extract, clean, inputs, cluster["url"], shipped)
+
+    marker = tmp_path / "worker-killed-once"
+    submit(repo, extract, faulty, inputs, cluster["url"], shipped,
+           conf=(f"spark.executorEnv.FAQMINE_FAULT=kill-worker-once:{marker}",))
+    assert marker.exists(), "the fault was not injected in an executor"
+    assert rows(faulty / "qa_raw") == rows(clean / "qa_raw")
+    assert comparable_stats(faulty / "qa_raw") == comparable_stats(clean / "qa_raw")
+
+    args, env = submit_command(repo, extract, killed, inputs, cluster["url"], shipped)
+    job = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           start_new_session=True)
+    deadline = time.time() + 600
+    while time.time() < deadline and job.poll() is None and not list(killed.glob(".qa_raw.tmp-*")):
+        time.sleep(0.05)
+    os.killpg(job.pid, signal.SIGKILL)
+    job.wait()
+    out = killed / "qa_raw"
+    assert not out.exists() or rows(out) == rows(clean / "qa_raw")  # nothing, or a complete dataset
+    submit(repo, extract, killed, inputs, cluster["url"], shipped)
+    assert rows(out) == rows(clean / "qa_raw")
+    assert comparable_stats(out) == comparable_stats(clean / "qa_raw")
