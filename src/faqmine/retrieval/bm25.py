@@ -1,4 +1,7 @@
-"""BM25 retrieval over one pool of documents with bm25s, each text tokenised by its own language.
+"""BM25 retrieval over one pool of documents with bm25s, tokenised by `faqmine.lexical.tokenize`.
+
+The tokeniser is the one hard-negative mining uses: words, and character bigrams for scripts written
+without spaces (it follows each word's script, so a pool mixing languages needs no language tags).
 
 A run is `{query_id: {doc_id: score}}` holding each query's top `k` documents (the layout
 pytrec_eval and `faqmine.retrieval.fusion` read).
@@ -10,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from faqmine.retrieval.tokenize import tokenize_many
+from faqmine.lexical import tokenize_many
 
 Run = dict[str, dict[str, float]]
 
@@ -18,8 +21,7 @@ Run = dict[str, dict[str, float]]
 class BM25Index:
     """A bm25s index over `doc_texts` (Lucene BM25, k1=1.5, b=0.75, bm25s' defaults)."""
 
-    def __init__(self, doc_ids: Sequence[str], doc_texts: Sequence[str], doc_languages: Sequence[str] | str,
-                 k1: float = 1.5, b: float = 0.75) -> None:
+    def __init__(self, doc_ids: Sequence[str], doc_texts: Sequence[str], k1: float = 1.5, b: float = 0.75) -> None:
         import bm25s
 
         if len(doc_ids) != len(doc_texts):
@@ -28,15 +30,14 @@ class BM25Index:
             raise ValueError("cannot index an empty pool")
         self.doc_ids = list(doc_ids)
         self._retriever = bm25s.BM25(k1=k1, b=b)
-        self._retriever.index(tokenize_many(doc_texts, doc_languages), show_progress=False)
+        self._retriever.index(tokenize_many(doc_texts), show_progress=False)
 
-    def search(self, query_ids: Sequence[str], query_texts: Sequence[str], query_languages: Sequence[str] | str,
-               k: int = 100) -> Run:
+    def search(self, query_ids: Sequence[str], query_texts: Sequence[str], k: int = 100) -> Run:
         """Top-k documents per query; a query with no term in the vocabulary gets an empty ranking."""
         if not query_ids:
             return {}
         k = min(k, len(self.doc_ids))
-        tokens = tokenize_many(query_texts, query_languages)
+        tokens = tokenize_many(query_texts)
         vocab = self._retriever.vocab_dict
         run: Run = {qid: {} for qid in query_ids}
         keep = [i for i, terms in enumerate(tokens) if any(t in vocab for t in terms)]

@@ -79,9 +79,9 @@ def language_group(task: str, query_language: str, doc_language: str, train_lang
 
 def _run_bm25(taskset: TaskSet, depth: int) -> dict[str, Run]:
     runs: dict[str, Run] = {}
-    indexes = {name: BM25Index(p.doc_ids, p.texts, p.languages) for name, p in taskset.pools.items() if len(p)}
+    indexes = {name: BM25Index(p.doc_ids, p.texts) for name, p in taskset.pools.items() if len(p)}
     for t in taskset.tasks:
-        runs[t.key] = indexes[t.pool].search(t.query_ids, t.query_texts, t.query_language, k=depth)
+        runs[t.key] = indexes[t.pool].search(t.query_ids, t.query_texts, k=depth)
     return runs
 
 

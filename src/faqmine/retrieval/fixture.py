@@ -94,9 +94,9 @@ def build_fixture(out: str | Path, languages: Sequence[str] = DEFAULT_LANGUAGES,
         relevant[r["query_id"]].add(r["doc_id"])
     for language in languages:
         docs = [d for d in corpus if d["language"] == language]
-        index = BM25Index([d["doc_id"] for d in docs], [d["text"] for d in docs], language)
+        index = BM25Index([d["doc_id"] for d in docs], [d["text"] for d in docs])
         train = [q for q in queries if q["language"] == language and q["split"] == "train"]
-        run = index.search([q["query_id"] for q in train], [q["text"] for q in train], language,
+        run = index.search([q["query_id"] for q in train], [q["text"] for q in train],
                            k=negatives + 10)
         for q in train:
             pos = doc_id(q["qa_id"])
@@ -110,7 +110,7 @@ def build_fixture(out: str | Path, languages: Sequence[str] = DEFAULT_LANGUAGES,
                 if d["doc_id"] not in relevant[q["query_id"]] and d["doc_id"] not in negs:
                     negs.append(d["doc_id"])
                     sources.append("random")
-            pos_score = index.search(["p"], [q["text"]], language, k=len(docs))["p"].get(pos, 0.0)
+            pos_score = index.search(["p"], [q["text"]], k=len(docs))["p"].get(pos, 0.0)
             hard.append({"query_id": q["query_id"], "language": language, "query": q["text"], "positive_id": pos,
                          "positive": text_of[pos], "positive_score": float(pos_score), "negative_ids": negs,
                          "negatives": [text_of[d] for d in negs],
