@@ -7,7 +7,9 @@ emits (its extra names the run's data root and crawl), or triggered by hand with
 
 - `locate` takes the data root from the triggering Asset event (else from the form);
 - `train` runs `training/train.py` (sentence-transformers; strategy inbatch, hardneg or marginmse)
-  into `<data root>/models/<strategy>`;
+  with `configs/experiment/<strategy>.yaml`, the settings `make experiment` uses (the same
+  train-split pairs for every strategy; ar, el, hi, ro, th, tr, vi left zero-shot), into
+  `<data root>/models/<strategy>`;
 - `evaluate` runs `training/evaluate.py` (BM25, the base encoder, their hybrid and the trained
   model on the test split) into `<data root>/eval`;
 - `publish_report` rewrites the dataset card (`faqmine card DATA_ROOT`) and emits the
@@ -69,6 +71,9 @@ with DAG(
         strategy = params["strategy"]
         command = [sys.executable, str(pipeline.training_script("train")), "--data", data_root,
                    "--strategy", strategy, "--output-dir", f"{data_root}/models/{strategy}"]
+        config = pipeline.experiment_config(strategy)
+        if config.is_file():  # the settings `make experiment` trains with: same pairs, zero-shot languages
+            command += ["--config", str(config)]
         if params.get("max_steps"):
             command += ["--max-steps", str(params["max_steps"])]
         return shlex.join(command)

@@ -15,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 from test_card import write_dataset
 
@@ -270,3 +271,31 @@ def test_airflow_dags_test_runs_the_crawl_end_to_end(tmp_path):
         extra = json.loads(extra)
         assert extra["crawl"] == "SIM-TEST-1" and extra["data_root"] == str(data)
         assert extra["rows"] > 0 or (name in may_be_empty and extra["rows"] == 0), (name, extra)
+
+
+
+@pytest.mark.slow
+def test_airflow_dags_test_trains_and_evaluates_a_data_root(tmp_path):
+    """faqmine_training on a small XQuAD data root (the 3 MB crawl above has no test split): a two-step
+    hardneg run with configs/experiment/hardneg.yaml, then the evaluation of it against the baselines."""
+    from faqmine.retrieval.fixture import build_fixture
+
+    data = tmp_path / "data"
+    build_fixture(data, languages=("en", "de", "zh", "ar"), max_articles=5, questions_per_article=6, negatives=3)
+    env = airflow_env(tmp_path / "airflow")
+    airflow = str(VENV_BIN / "airflow")
+    done = subprocess.run([airflow, "db", "migrate"], env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    conf = {"data_root": str(data), "strategy": "hardneg", "max_steps": 2}
+    done = subprocess.run([airflow, "dags", "test", "faqmine_training", "-c", json.dumps(conf)], env=env,
+                          capture_output=True, text=True, timeout=1500)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-6000:]
+    trained = json.loads((data / "models" / "hardneg" / "faqmine_train.json").read_text(encoding="utf-8"))
+    # configs/experiment/hardneg.yaml reached train.py (its languages), the form's max_steps overrode its own
+    assert trained["config"]["languages"] == ["en", "de", "es", "ru", "zh"] and trained["global_step"] == 2
+    assert sorted(trained["train_languages"]) == ["de", "en", "zh"]  # of the config's, those in the data
+    metrics = pq.read_table(next((data / "eval" / "metrics").glob("*.parquet"))).to_pylist()
+    assert {"bm25", "base", "hardneg"} <= {m["strategy"] for m in metrics}
+    groups = {m["language_group"] for m in metrics if m["strategy"] == "hardneg"}
+    assert "zero-shot" in groups  # ar was not trained on
+    assert (data / "README.md").exists()  # publish_report wrote the card

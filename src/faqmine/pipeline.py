@@ -55,6 +55,11 @@ def training_script(name: str) -> Path:
     return Path(os.environ.get("FAQMINE_TRAINING_DIR") or REPO / "training") / f"{name}.py"
 
 
+def experiment_config(strategy: str) -> Path:
+    """`configs/experiment/<strategy>.yaml` of the repository ($FAQMINE_EXPERIMENT_CONFIGS for another folder)."""
+    return Path(os.environ.get("FAQMINE_EXPERIMENT_CONFIGS") or REPO / "configs" / "experiment") / f"{strategy}.yaml"
+
+
 def default_data_root() -> str:
     """$FAQMINE_DATA_ROOT, else the repository's `data/demo` (where `make demo` writes)."""
     return os.environ.get("FAQMINE_DATA_ROOT") or str(REPO / "data" / "demo")
@@ -134,7 +139,8 @@ def params_spec() -> dict[str, dict[str, Any]]:
             "minimum": 0,
             "section": "Spark",
             "title": "Shuffle partitions",
-            "description": "spark.sql.shuffle.partitions (0: Spark's default; a few times the cores of the cluster).",
+            "description": "spark.sql.shuffle.partitions (0: twice the cores of the application, instead of "
+            "Spark's fixed 200).",
         },
         "languages": {
             "default": None,
@@ -145,7 +151,7 @@ def params_spec() -> dict[str, dict[str, Any]]:
             "Empty: every language with enough QAs.",
         },
         "min_qas": {
-            "default": None,
+            "default": int(os.environ["FAQMINE_MIN_QAS"]) if os.environ.get("FAQMINE_MIN_QAS") else None,
             "type": ["null", "integer"],
             "minimum": 1,
             "title": "Minimum QAs per benchmark language",
