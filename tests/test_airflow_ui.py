@@ -100,9 +100,17 @@ class Standalone:
             time.sleep(3)
         raise AssertionError(f"run {run_id} not in {states} after {timeout}s: {self.summary(run_id)}")
 
-    def summary(self, run_id: str) -> dict:
+    def summary(self, run_id: str) -> str:
+        """The tasks that did not succeed, each with the tail of its log: what a failed assertion must show."""
         tis = self.api("GET", f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances")["task_instances"]
-        return {ti["task_id"]: ti["state"] for ti in tis}
+        lines = [f"{ti['task_id']}: {ti['state']}" for ti in tis if ti["state"] != "success"]
+        for ti in tis:
+            if ti["state"] == "failed":
+                task_logs = self.home / "logs" / f"dag_id={DAG_ID}" / f"run_id={run_id}" / f"task_id={ti['task_id']}"
+                logs = sorted(task_logs.glob("**/*.log"))
+                tail = logs[-1].read_text(errors="replace")[-3000:] if logs else "(no log file found)"
+                lines.append(f"--- log of {ti['task_id']} ---\n{tail}")
+        return "\n".join(lines) or "every task succeeded"
 
     def alive(self) -> None:
         if self.process.poll() is not None:
@@ -125,7 +133,8 @@ def standalone(tmp_path_factory) -> Standalone:
     home = work / "airflow"
     env = airflow_env(home, AIRFLOW__API__PORT=str(port), FAQMINE_WARC_INPUT=str(listing),
                       FAQMINE_DATA_ROOT=str(work / "data_ui"), FAQMINE_SHUFFLE_PARTITIONS="4",
-                      FAQMINE_DRIVER_MEMORY="1g", FAQMINE_TASK_RETRIES="0")
+                      FAQMINE_DRIVER_MEMORY="1g", FAQMINE_TASK_RETRIES="0",
+                      FAQMINE_MIN_QAS="10")  # the 3 MB crawl has ~50 QAs a language
     log = work / "standalone.log"
     with open(log, "wb") as out:
         process = subprocess.Popen([str(VENV_BIN / "airflow"), "standalone"], env=env, stdout=out,
@@ -264,6 +273,10 @@ def python_workers_of(pid: int) -> bool:
 
 
 def table_rows(folder: Path) -> list[tuple]:
+    """Every row of a dataset, sorted; [] for an empty dataset (a crawl without duplicates has no file)."""
+    if not any(folder.rglob("*.parquet")):
+        assert (folder / "_stats.json").exists(), f"{folder} is neither written nor empty"
+        return []
     glob = str(folder / "**" / "*.parquet").replace("'", "''")
     return duckdb.sql(f"SELECT * FROM read_parquet('{glob}', hive_partitioning=true) ORDER BY ALL").fetchall()
 
