@@ -165,12 +165,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--languages", nargs="+", default=None, help="languages (XQuAD default: en)")
     parser.add_argument("--queries", type=int, default=100, help="N: queries per language of the smallest run")
     parser.add_argument("--k", type=int, default=100, help="BM25 and dense top-k (range_max of the reference)")
-    parser.add_argument("--num-negatives", type=int, default=10)
-    parser.add_argument("--relative-margin", type=float, default=0.05)
-    parser.add_argument("--shards", type=int, default=4)
+    parser.add_argument("--num-negatives", type=int, default=10, help="negatives kept per query")
+    parser.add_argument("--relative-margin", type=float, default=0.05,
+                        help="drop candidates the teacher scores within this fraction of the positive")
+    parser.add_argument("--shards", type=int, default=4, help="corpus shards of the Spark stage")
     parser.add_argument("--teacher", default=None, help="CrossEncoder folder to time as well")
     parser.add_argument("--teacher-pairs", type=int, default=512, help="pairs per language for the text teachers")
-    parser.add_argument("--master", default="local[*]")
+    parser.add_argument("--master", default="local[*]", help="Spark master of the stage runs")
     args = parser.parse_args(argv)
 
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)

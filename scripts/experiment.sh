@@ -8,7 +8,7 @@
 #   --device cuda   uses configs/experiment/gpu/ (a larger crawl, encoders and training on the GPU)
 #   --data DIR      data root (default data/demo/experiment, or data/demo/experiment-gpu with --device cuda)
 #   --report DIR    report folder (default training/results/<run id>)
-#   --run-id ID     evaluation run id (default cpu-<SIM_SIZE> or gpu-<SIM_SIZE>)
+#   --run-id ID     evaluation run id (default cpu-<SIM_SIZE> or cuda-<SIM_SIZE>)
 #   --fresh         rerun every stage even where its output exists
 # Sizes (crawl, languages, steps, batch, sequence length) are in configs/experiment[/gpu]/{pipeline.env,*.yaml};
 # environment variables override pipeline.env (e.g. SIM_SIZE=5MB), TRAIN_ARGS is added to every train.py call

@@ -11,7 +11,7 @@
 #   FAQMINE_PYTHON             Python that has pyspark (default: .venv/bin/python, else python3)
 #   FAQMINE_CLUSTER_DIR        pid files, logs and work folders (default: .state/spark-cluster)
 #   SPARK_MASTER_HOST          127.0.0.1          SPARK_MASTER_PORT        7077
-#   SPARK_MASTER_WEBUI_PORT    8080               FAQMINE_WORKER_WEBUI_PORT 8081 (worker i: +i-1; 0: any free port)
+#   SPARK_MASTER_WEBUI_PORT    8090               FAQMINE_WORKER_WEBUI_PORT 8081 (worker i: +i-1; 0: any free port)
 #   FAQMINE_WORKERS            2                  SPARK_WORKER_CORES       1         SPARK_WORKER_MEMORY 2g
 #   FAQMINE_DIST               dist               (where `package` writes)
 #   FAQMINE_CLUSTER_OWNER_PID  when set, a watchdog stops the cluster as soon as that process is gone
@@ -30,7 +30,7 @@ fi
 STATE="${FAQMINE_CLUSTER_DIR:-$REPO/.state/spark-cluster}"
 HOST="${SPARK_MASTER_HOST:-127.0.0.1}"
 PORT="${SPARK_MASTER_PORT:-7077}"
-WEBUI="${SPARK_MASTER_WEBUI_PORT:-8080}"
+WEBUI="${SPARK_MASTER_WEBUI_PORT:-8090}"  # Airflow's API server has 8080
 WORKER_WEBUI="${FAQMINE_WORKER_WEBUI_PORT:-8081}"
 WORKERS="${FAQMINE_WORKERS:-2}"
 CORES="${SPARK_WORKER_CORES:-1}"

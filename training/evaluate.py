@@ -31,8 +31,7 @@ DEFAULTS = {
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="training/evaluate.py", description=__doc__.split("\n\n")[0] + " Flags override --config.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        prog="training/evaluate.py", description=__doc__.split("\n\n")[0] + " Flags override --config.")
     p.add_argument("--config", metavar="FILE", help="YAML or JSON file with any of the options below (underscores)")
     p.add_argument("--data", metavar="DIR", help="data root holding benchmarks/ and bitext/ (required here or in "
                    "--config)")
