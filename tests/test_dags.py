@@ -273,7 +273,6 @@ def test_airflow_dags_test_runs_the_crawl_end_to_end(tmp_path):
         assert extra["rows"] > 0 or (name in may_be_empty and extra["rows"] == 0), (name, extra)
 
 
-
 @pytest.mark.slow
 def test_airflow_dags_test_trains_and_evaluates_a_data_root(tmp_path):
     """faqmine_training on a small XQuAD data root (the 3 MB crawl above has no test split): a two-step
