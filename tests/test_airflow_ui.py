@@ -134,7 +134,7 @@ def standalone(tmp_path_factory) -> Standalone:
     env = airflow_env(home, AIRFLOW__API__PORT=str(port), FAQMINE_WARC_INPUT=str(listing),
                       FAQMINE_DATA_ROOT=str(work / "data_ui"), FAQMINE_SHUFFLE_PARTITIONS="4",
                       FAQMINE_DRIVER_MEMORY="1g", FAQMINE_TASK_RETRIES="0",
-                      FAQMINE_MIN_QAS="10")  # the 3 MB crawl has ~50 QAs a language
+                      FAQMINE_MIN_QAS="10")  # the 3 MB crawl has ~47 QAs in all, at most 17 a language
     log = work / "standalone.log"
     with open(log, "wb") as out:
         process = subprocess.Popen([str(VENV_BIN / "airflow"), "standalone"], env=env, stdout=out,
