@@ -193,7 +193,7 @@ def test_exports_train_a_sentence_transformer(spark, monkeypatch, data_root, tmp
         SentenceTransformerTrainer,
         SentenceTransformerTrainingArguments,
     )
-    from sentence_transformers.losses import MarginMSELoss, MultipleNegativesRankingLoss
+    from sentence_transformers.sentence_transformer.losses import MarginMSELoss, MultipleNegativesRankingLoss
 
     root, _ = data_root
     export = root / "hard_negatives_export"
