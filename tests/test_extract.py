@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from warc_builder import Response, response, write_warc
 
-from faqmine.extract import extract_page, extract_warc_file, has_faq_marker
+from faqmine.extract import extract_page, extract_warc_file
 from faqmine.stats import StageStats, check_balance
 from faqmine.text import collapse_whitespace
 
@@ -43,12 +43,6 @@ def rows_and_stats(path) -> tuple[list[dict], dict]:
     summary = stats.to_dict()
     check_balance(summary)
     return rows, summary
-
-
-def test_prefilter_any_case():
-    assert has_faq_marker(b'"@type":"FAQPage"')
-    assert has_faq_marker(b'itemtype="HTTPS://SCHEMA.ORG/FAQPAGE"')
-    assert not has_faq_marker(b"<html><body>Frequently asked questions</body></html>")
 
 
 def test_jsonld_page():
