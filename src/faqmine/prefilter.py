@@ -62,13 +62,6 @@ _matcher = _HyperscanMatcher() if hyperscan is not None else None
 IMPLEMENTATION = "hyperscan" if _matcher is not None else "numpy"
 
 
-def hyperscan_has_faq_marker(body: bytes) -> bool:
-    """The same test with Hyperscan; raises RuntimeError where the wheel is not installed."""
-    if _matcher is None:
-        raise RuntimeError("hyperscan is not installed on this platform")
-    return _matcher.contains(body)
-
-
 def has_faq_marker(body: bytes) -> bool:
     """Can this page hold schema.org FAQPage markup? ("faqpage" in any ASCII case, by IMPLEMENTATION)."""
     if _matcher is not None:
