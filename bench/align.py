@@ -53,8 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("FAQMINE_QUIET_SPARK", "1")
     from pyspark.sql import functions as F
 
-    from faqmine.embedding import EncodeConfig, encode_qa, get_encoder, peak_rss_mb, resolve_encoder_path
-    from faqmine.spark.bitext_stage import BitextConfig, encode_qas
+    from faqmine.embedding.encode import EncodeConfig, encode_qa, get_encoder, peak_rss_mb, resolve_encoder_path
+    from faqmine.spark.align_bitext import BitextConfig, encode_qas
     from faqmine.spark.session import build_session
 
     spark = build_session("faqmine-bench-align", master=args.master)

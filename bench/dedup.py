@@ -4,13 +4,13 @@
     .venv/bin/python bench/dedup.py                                   # QAs built from data/xquad
     .venv/bin/python bench/dedup.py --qa data/demo/qa --n 5000 --master local[2]
 
-1. Signatures per second on the same QAs, from the same shingles: `faqmine.minhash.MinHasher`
+1. Signatures per second on the same QAs, from the same shingles: `faqmine.dedup.minhash.MinHasher`
    (one numpy pass per batch) against the baseline, a `datasketch.MinHash` per document updated
    shingle by shingle (`update` in a loop), and, for reference, datasketch's `update_batch`.
    As references: the same loop with datasketch's permutations made once and shared (the kindest
    baseline), and `update_batch`. All are timed alternately, several rounds, and the medians
    compared, because other work on the machine moves them. Parity (identical hash values) is checked on the way.
-2. End-to-end dedup (`faqmine.spark.dedup_stage.run_dedup` + writing both datasets) on N, 2N
+2. End-to-end dedup (`faqmine.spark.dedup.run_dedup` + writing both datasets) on N, 2N
    and 4N QAs (nested samples of the input, so the duplicate structure scales with N), after a
    warm-up run, in one Spark session. Target: 4N costs at most 4.5x N.
 """
@@ -67,9 +67,9 @@ def bench_signatures(rows: list[dict], rounds: int, baseline_docs: int) -> dict:
     import numpy as np
     from datasketch import MinHash
 
-    from faqmine.dedup import DedupConfig
-    from faqmine.minhash import MinHasher
-    from faqmine.shingles import qa_shingles
+    from faqmine.dedup.features import DedupConfig
+    from faqmine.dedup.minhash import MinHasher
+    from faqmine.dedup.shingles import qa_shingles
 
     config = DedupConfig()
     docs = [qa_shingles(r["question"], r["answer"], config.shingles) for r in rows]
@@ -140,10 +140,10 @@ def bench_end_to_end(rows: list[dict], n: int, master: str, workdir: Path) -> di
 
     import pyarrow as pa
 
-    from faqmine.ids import qa_id
-    from faqmine.schemas import load_schema
+    from faqmine.core.ids import qa_id
+    from faqmine.core.schemas import load_schema
     from faqmine.spark.datasets import write_dataset
-    from faqmine.spark.dedup_stage import OUTPUT_ORDER, run_dedup
+    from faqmine.spark.dedup import OUTPUT_ORDER, run_dedup
     from faqmine.spark.session import build_session
 
     spark = build_session("faqmine-bench-dedup", master=master)
@@ -213,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\n1. MinHash signatures per second (num_perm=128, same shingles, medians of "
           f"{args.rounds} alternating rounds; {sig['mean_shingles']:.0f} shingles per QA, "
           f"{sig['distinct_shingle_share']:.0%} of them distinct)")
-    print(f"   batched numpy (faqmine.minhash)       {sig['ours_per_s']:>10,.0f} /s  over {sig['docs']} QAs")
+    print(f"   batched numpy (faqmine.dedup.minhash)       {sig['ours_per_s']:>10,.0f} /s  over {sig['docs']} QAs")
     print(f"   datasketch MinHash.update loop        {sig['loop_per_s']:>10,.0f} /s  over {sig['baseline_docs']} QAs")
     print(f"   datasketch MinHash.update_batch       {sig['update_batch_per_s']:>10,.0f} /s  (reference)")
     print(f"   datasketch update loop, permutations  {sig['loop_shared_per_s']:>10,.0f} /s  (reference: "

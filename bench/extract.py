@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from faqmine.stats import StageStats
+from faqmine.core.stats import StageStats
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -83,7 +83,7 @@ def warcio_extruct(files: list[str], budget_s: float) -> tuple[int, float, int]:
 
 
 def library_one_core(files: list[str]) -> tuple[int, int, float]:
-    from faqmine.extract import extract_warc_file
+    from faqmine.extract.records import extract_warc_file
 
     list(extract_warc_file(files[0], StageStats("warm-up")))  # imports and lazy tables load once, untimed
     stats = StageStats("extract")
@@ -122,7 +122,7 @@ def spark_job(files: list[str], cores: int, out: Path, warm_up_jobs: int) -> Spa
     rate the lower of the two estimates.
     """
     from faqmine.spark.datasets import write_dataset
-    from faqmine.spark.extract_stage import run_extract
+    from faqmine.spark.extract import run_extract
     from faqmine.spark.session import build_session
 
     def run(paths: list[str], name: str) -> tuple[StageStats, float]:
@@ -188,7 +188,7 @@ def main() -> int:
                   f"({records} records in {seconds:.2f}s on {cores} core{'s' if cores > 1 else ''})")
             return rate
 
-        from faqmine.prefilter import IMPLEMENTATION
+        from faqmine.extract.prefilter import IMPLEMENTATION
 
         print(f"prefilter: {IMPLEMENTATION}\n")
         bare = line("1a bare FastWARC loop, one process (limit)", n_bare, t_bare, mb)

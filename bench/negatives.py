@@ -39,9 +39,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 def xquad_benchmark(languages: list[str]) -> dict[str, pa.Table]:
     """corpus / queries / qrels tables (benchmark schemas) from XQuAD: one QA per question, all in train."""
-    from faqmine.benchmarks import answer_key, doc_id, query_id
-    from faqmine.ids import qa_id
-    from faqmine.schemas import load_schema
+    from faqmine.build_benchmarks.benchmark import answer_key, doc_id, query_id
+    from faqmine.core.ids import qa_id
+    from faqmine.core.schemas import load_schema
     from faqmine.simulate.xquad import load_xquad
 
     xquad = load_xquad(REPO / "data" / "xquad", tuple(languages))
@@ -93,8 +93,7 @@ def first_queries(queries: pa.Table, n: int) -> pa.Table:
 
 
 def library_throughput(data: dict[str, pa.Table], n: int, args, model) -> list[str]:
-    from faqmine.lexical import CorpusBM25, corpus_stats, document_frequencies, query_terms, tokenize_many
-    from faqmine.negatives import (
+    from faqmine.mine_negatives.negatives import (
         CrossEncoderTeacher,
         EncoderTeacher,
         bm25_hits,
@@ -102,6 +101,7 @@ def library_throughput(data: dict[str, pa.Table], n: int, args, model) -> list[s
         encode_with_prompt,
         pair_scores,
     )
+    from faqmine.search.lexical import CorpusBM25, corpus_stats, document_frequencies, query_terms, tokenize_many
 
     totals = dict.fromkeys(("lexical", "dense", "docs", "cosine", "encoder", "cross"), 0.0)
     counts = dict.fromkeys(("queries", "docs", "pairs", "cross_pairs"), 0)
@@ -177,9 +177,9 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     os.environ.setdefault("FAQMINE_QUIET_SPARK", "1")
-    from faqmine.embedding import get_encoder
-    from faqmine.negatives import FilterConfig, RecallConfig
-    from faqmine.spark.negatives_stage import MiningConfig, run_mining
+    from faqmine.embedding.encode import get_encoder
+    from faqmine.mine_negatives.negatives import FilterConfig, RecallConfig
+    from faqmine.spark.mine_negatives import MiningConfig, run_mining
     from faqmine.spark.session import build_session
 
     if args.benchmarks:

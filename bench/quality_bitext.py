@@ -9,7 +9,7 @@ threshold. Truth: qa_dedup rows are matched to the simulator's truth by (url, po
 gold pair is two QAs of the same translation group (one XQuAD question published by one site)
 in two languages, both present in qa_dedup. A predicted pair is correct when both QAs are in
 the same translation group. Precision and recall are reported per language pair (truth
-languages), at the defaults of faqmine.alignment and at the threshold this run would choose:
+languages), at the defaults of faqmine.align_bitext.alignment and at the threshold this run would choose:
 the one that maximises the smallest recall over the English pairs while every English pair
 keeps precision >= --target-precision. A second scenario removes a seeded share of the QAs
 first, so that many QAs have no translation on their site (the simulator gives nearly every
@@ -87,9 +87,10 @@ def choose(pairs: pd.DataFrame, gold: dict, labels: dict, target: float) -> tupl
 
 
 def align_in_memory(vectors: pd.DataFrame, method: str) -> pd.DataFrame:
-    """Mutual best pairs (no threshold) of each site and language pair with faqmine.alignment.align: the pairs
+    """Mutual best pairs (no threshold) of each site and language pair with
+    faqmine.align_bitext.alignment.align: the pairs
     the Spark stage gives (tests/test_bitext_job.py checks that), without Spark's overhead."""
-    from faqmine.alignment import AlignConfig, align
+    from faqmine.align_bitext.alignment import AlignConfig, align
 
     rows = []
     for _, group in vectors.groupby("site", sort=True):
@@ -126,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="Parquet file of the QA vectors: written after encoding, read instead of encoding "
                         "when it exists (recalibrate without encoding again)")
     parser.add_argument("--in-memory", action="store_true",
-                        help="align each site with faqmine.alignment in this process instead of the Spark stage "
+                        help="align each site with faqmine.align_bitext.alignment in this process "
+                        "instead of the Spark stage "
                         "(same pairs; quicker on one machine)")
     parser.add_argument("--sample-sites", type=float, default=1.0,
                         help="use a seeded share of the sites only (a quicker run)")
@@ -140,9 +142,10 @@ def main(argv: list[str] | None = None) -> int:
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
-    from faqmine.alignment import DEFAULT_K, DEFAULT_THRESHOLDS, METHODS
-    from faqmine.embedding import EncodeConfig, resolve_encoder_path
-    from faqmine.spark.bitext_stage import (
+    from faqmine.align_bitext.alignment import DEFAULT_K, DEFAULT_THRESHOLDS, METHODS
+    from faqmine.build_benchmarks.splits import domain_unit
+    from faqmine.embedding.encode import EncodeConfig, resolve_encoder_path
+    from faqmine.spark.align_bitext import (
         BitextConfig,
         encode_qas,
         multilingual_site_qas,
@@ -152,7 +155,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     from faqmine.spark.datasets import read_dataset
     from faqmine.spark.session import build_session
-    from faqmine.splits import domain_unit
 
     truth = pd.read_parquet(args.truth)
 

@@ -15,7 +15,7 @@ Runs what is missing of extract -> clean_langid -> dedup with spark-submit (outp
      part whose exact Jaccard reaches the threshold (the rest, e.g. a sentence appended, is
      below what the threshold calls a near duplicate);
   b) against brute-force exact Jaccard (question and answer each >= threshold, the job's
-     definition, see faqmine.dedup) over all pairs of a 5,000-QA sample of `qa`, and of a
+     definition, see faqmine.dedup.features) over all pairs of a 5,000-QA sample of `qa`, and of a
      sample of the CJK/Thai QAs alone: the clusters of the job, and the LSH + verification
      pairs before clustering.
 
@@ -76,7 +76,7 @@ def _pr(truth: set, found: set) -> tuple[float, float, int, int]:
 
 
 def langid_section(truth: list[dict], qa: list[dict], qa_raw_ids: set[str]) -> tuple[str, dict]:
-    from faqmine.langid import LangIdConfig, default_model_path, identify, load_identifier
+    from faqmine.clean_langid.langid import LangIdConfig, default_model_path, identify, load_identifier
 
     by_id = {t["qa_id"]: t for t in truth}
     rows = [r for r in qa if r["qa_id"] in by_id and len(by_id[r["qa_id"]]["question"])
@@ -196,8 +196,8 @@ def brute_force_pairs(sets: list[list[bytes]], threshold: float) -> set[tuple[in
 
 def _brute_force(sample: list[dict], language: dict, config, cluster_of: dict, name: str):
     """(script class, table row, (precision, recall) of clusters and of LSH pairs) against exact Jaccard."""
-    from faqmine.dedup import pair_similarity, qa_features
-    from faqmine.shingles import qa_shingle_sets
+    from faqmine.dedup.features import pair_similarity, qa_features
+    from faqmine.dedup.shingles import qa_shingle_sets
 
     ids = [r["qa_id"] for r in sample]
     sets = [qa_shingle_sets(r["question"], r["answer"], config.shingles) for r in sample]
@@ -235,8 +235,8 @@ def _brute_force(sample: list[dict], language: dict, config, cluster_of: dict, n
 
 def dedup_section(truth: list[dict], qa: list[dict], kept: list[dict], dups: list[dict], stats: dict,
                   sample_size: int) -> tuple[str, dict]:
-    from faqmine.dedup import DedupConfig
-    from faqmine.shingles import jaccard, qa_shingle_sets
+    from faqmine.dedup.features import DedupConfig
+    from faqmine.dedup.shingles import jaccard, qa_shingle_sets
 
     config = DedupConfig(threshold=stats["threshold"], num_perm=stats["num_perm"], seed=stats["seed"])
     representative = {d["qa_id"]: d["representative_qa_id"] for d in dups}

@@ -14,7 +14,7 @@ paragraph answering several questions).
 Before filtering = what a miner without false-negative filters keeps: each query's best
 `num_negatives` candidates by teacher score once its own answer is removed (sentence-transformers
 with no margin). After = the negatives in hard_negatives. The sweep recomputes the filters from
-the candidates for other margins (faqmine.negatives.filter_reasons), so one mining run
+the candidates for other margins (faqmine.mine_negatives.negatives.filter_reasons), so one mining run
 calibrates the defaults.
 """
 
@@ -30,8 +30,8 @@ import numpy as np
 import pandas as pd
 import pyarrow.dataset as ds
 
-from faqmine.benchmarks import answer_key
-from faqmine.negatives import FilterConfig, filter_reasons
+from faqmine.build_benchmarks.benchmark import answer_key
+from faqmine.mine_negatives.negatives import FilterConfig, filter_reasons
 
 
 def _read(folder: Path, columns: list[str] | None = None) -> pd.DataFrame:

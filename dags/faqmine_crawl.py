@@ -6,18 +6,18 @@ Spark master, memory sizes). The graph is
     plan -> extract -> validate_extract -> clean_langid -> validate_clean_langid -> dedup -> validate_dedup
          -> ... -> publish_card
 
-- `plan` turns the form into every job's arguments (faqmine.pipeline) and records the run
+- `plan` turns the form into every job's arguments (faqmine.run.pipeline) and records the run
   in `<data root>/_run.json`; with a Common Crawl id and no WARC input it fetches the crawl's listing.
 - each stage is a SparkSubmitOperator on `jobs/<stage>.py` through the `spark_default`
   connection (local[*] unless it points at a cluster);
-- each `validate_<stage>` reads the stage's `_SUCCESS` and `_stats.json` (faqmine.validate)
+- each `validate_<stage>` reads the stage's `_SUCCESS` and `_stats.json` (faqmine.run.validate)
   and fails the run when counts do not balance, rows are missing, an output is empty that
   must not be, or the output is stale; it emits the Asset events of published datasets
   with the crawl id in their extra;
 - `publish_card` runs `faqmine card DATA_ROOT`: README.md with tables and plots.
 
 Every job replaces its output whole, so retrying or clearing any task is safe. The stages,
-their order and arguments live in faqmine.pipeline.STAGES: this file only wires them.
+their order and arguments live in faqmine.run.pipeline.STAGES: this file only wires them.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 from airflow.sdk import DAG, Asset, Param, task
 
-from faqmine import pipeline
+from faqmine.run import pipeline
 
 ASSETS = {
     dataset: Asset(name=pipeline.asset_name(dataset), uri=pipeline.asset_uri(dataset), group="faqmine")
@@ -56,7 +56,7 @@ with DAG(
     @task
     def validate(stage: str, data_root: str, crawl: str, outlet_events=None) -> dict:
         """Fail unless the stage's outputs are complete, balanced, fresh and non-empty where required."""
-        from faqmine.validate import published_rows, run_crawls, validate_stage
+        from faqmine.run.validate import published_rows, run_crawls, validate_stage
 
         report = validate_stage(stage, data_root)
         for dataset in pipeline.stage(stage).publishes:

@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import DAG, Asset, Param, task
 
-from faqmine import pipeline
+from faqmine.run import pipeline
 
 HARD_NEGATIVES = Asset(name=pipeline.asset_name("hard_negatives"), uri=pipeline.asset_uri("hard_negatives"),
                        group="faqmine")

@@ -20,10 +20,10 @@ _TMP = tempfile.mkdtemp(prefix="faqmine-fuzz-")
 
 def check_input(data: bytes) -> None:
     """Run one fuzz input through the target its first byte selects; raise only on a property violation."""
-    from faqmine.charset import decode_html
-    from faqmine.extract import extract_page, extract_warc_file
-    from faqmine.jsonld import InvalidJsonLd, parse_jsonld
-    from faqmine.stats import StageStats, check_balance
+    from faqmine.core.stats import StageStats, check_balance
+    from faqmine.extract.charset import decode_html
+    from faqmine.extract.jsonld import InvalidJsonLd, parse_jsonld
+    from faqmine.extract.records import extract_page, extract_warc_file
 
     if not data:
         return
@@ -51,8 +51,8 @@ def main() -> None:
     import atheris
 
     with atheris.instrument_imports(include=["faqmine"]):
-        import faqmine.charset  # noqa: F401
-        import faqmine.extract  # noqa: F401
+        import faqmine.extract.charset  # noqa: F401
+        import faqmine.extract.records  # noqa: F401
     atheris.Setup(sys.argv, check_input)
     atheris.Fuzz()
 

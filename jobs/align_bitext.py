@@ -4,7 +4,7 @@
 
 Pairs are mined only between QAs of the same site (registered domain) in different languages,
 as WebFAQ did: mutual best matches of question+answer embeddings above a threshold, by cosine
-or by margin. See faqmine.spark.bitext_stage for the steps and faqmine.alignment for the scores.
+or by margin. See faqmine.spark.align_bitext for the steps and faqmine.align_bitext.alignment for the scores.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from faqmine.alignment import DEFAULT_K, DEFAULT_METHOD, DEFAULT_THRESHOLDS, METHODS, AlignConfig
-from faqmine.embedding import EncodeConfig, resolve_encoder_path
-from faqmine.spark.bitext_stage import JOB, BitextConfig, run_bitext
+from faqmine.align_bitext.alignment import DEFAULT_K, DEFAULT_METHOD, DEFAULT_THRESHOLDS, METHODS, AlignConfig
+from faqmine.embedding.encode import EncodeConfig, resolve_encoder_path
+from faqmine.spark.align_bitext import JOB, BitextConfig, run_bitext
 from faqmine.spark.datasets import read_dataset, write_dataset
 from faqmine.spark.job import job_parser, print_summary, start
 

@@ -4,7 +4,7 @@
 
 Writes <output>/{corpus,queries,qrels}/language=xx/split=yy/ (schemas/benchmarks_*.json) and
 <output>/export/<lang>/ in the BEIR/MTEB file layout; the whole folder is replaced atomically.
-Splits are by domain (faqmine.splits); see faqmine.spark.benchmarks_stage for the rules.
+Splits are by domain (faqmine.build_benchmarks.splits); see faqmine.spark.build_benchmarks for the rules.
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from __future__ import annotations
 import sys
 import uuid
 
-from faqmine.benchmarks import export_beir
-from faqmine.spark.benchmarks_stage import JOB, BenchmarkConfig, run_benchmarks
+from faqmine.build_benchmarks.benchmark import export_beir
+from faqmine.build_benchmarks.splits import DEFAULT_FRACTIONS, SplitConfig, parse_fractions
+from faqmine.core.stats import write_stats
+from faqmine.spark.build_benchmarks import JOB, BenchmarkConfig, run_benchmarks
 from faqmine.spark.datasets import local_path, read_dataset, replace_folder, write_dataset
 from faqmine.spark.job import job_parser, print_summary, start
-from faqmine.splits import DEFAULT_FRACTIONS, SplitConfig, parse_fractions
-from faqmine.stats import write_stats
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,18 +2,19 @@
 
     spark-submit jobs/clean_langid.py --input data/demo/qa_raw --output data/demo/qa
 
-Cleaning rules and their drop reasons: faqmine.cleaning; language identification: faqmine.langid.
+Cleaning rules and their drop reasons: faqmine.clean_langid.cleaning;
+language identification: faqmine.clean_langid.langid.
 """
 
 from __future__ import annotations
 
 import sys
 
-from faqmine.cleaning import CleaningConfig
-from faqmine.langid import LangIdConfig, default_model_path
+from faqmine.clean_langid.cleaning import CleaningConfig
+from faqmine.clean_langid.langid import LangIdConfig, default_model_path
+from faqmine.spark.clean_langid import OUTPUT_ORDER, run_clean_langid
 from faqmine.spark.datasets import read_dataset, write_dataset
 from faqmine.spark.job import job_parser, print_summary, start
-from faqmine.spark.langid_stage import OUTPUT_ORDER, run_clean_langid
 
 
 def main(argv: list[str] | None = None) -> int:

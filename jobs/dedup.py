@@ -4,7 +4,7 @@
         --duplicates-output data/demo/duplicates
 
 Exact duplicates by normalised text, near duplicates by MinHash LSH and connected components:
-see faqmine.spark.dedup_stage and faqmine.dedup for the rules and knobs.
+see faqmine.spark.dedup and faqmine.dedup.features for the rules and knobs.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ import shutil
 import sys
 import uuid
 
-from faqmine.dedup import SCOPES, DedupConfig
-from faqmine.shingles import ShingleConfig
+from faqmine.dedup.features import SCOPES, DedupConfig
+from faqmine.dedup.shingles import ShingleConfig
 from faqmine.spark.datasets import local_path, read_dataset, write_dataset
-from faqmine.spark.dedup_stage import OUTPUT_ORDER, run_dedup
+from faqmine.spark.dedup import OUTPUT_ORDER, run_dedup
 from faqmine.spark.job import job_parser, print_summary, start
 
 

@@ -2,8 +2,8 @@
 
     spark-submit jobs/extract.py --input ../shared/data/warc/ --output data/demo/qa_raw
 
-One Spark task per WARC file; see faqmine.extract for what is kept and every drop reason,
-and faqmine.warc_input for remote reads (retries, resume, s3://). The FAQMINE_S3_ENDPOINT
+One Spark task per WARC file; see faqmine.extract.records for what is kept and every drop reason,
+and faqmine.extract.warc_input for remote reads (retries, resume, s3://). The FAQMINE_S3_ENDPOINT
 and FAQMINE_HTTP_* variables set for the driver are passed on to the executors.
 """
 
@@ -13,12 +13,12 @@ import os
 import sys
 import time
 
-from faqmine.extract import DEFAULT_MAX_PAGE_BYTES
+from faqmine.extract.records import DEFAULT_MAX_PAGE_BYTES
+from faqmine.extract.warc_input import REMOTE_ENV, resolve_inputs
 from faqmine.spark.datasets import write_dataset
-from faqmine.spark.extract_stage import run_extract
+from faqmine.spark.extract import run_extract
 from faqmine.spark.job import job_parser, print_summary
 from faqmine.spark.session import build_session
-from faqmine.warc_input import REMOTE_ENV, resolve_inputs
 
 
 def main(argv: list[str] | None = None) -> int:

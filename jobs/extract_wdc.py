@@ -3,9 +3,9 @@
     spark-submit jobs/extract_wdc.py --input data/wdc/ --output data/demo/qa_raw
 
 The alternative first stage for users who have WDC dumps (the input WebFAQ v1 used):
-it skips WARC parsing and writes the same qa_raw schema; see faqmine.wdc for the
+it skips WARC parsing and writes the same qa_raw schema; see faqmine.extract_wdc.nquads for the
 placeholders of what a dump does not record and for every drop reason. Remote dumps
-(https://, s3://) are read like remote WARC files (faqmine.warc_input: retries, resume).
+(https://, s3://) are read like remote WARC files (faqmine.extract.warc_input: retries, resume).
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ import os
 import sys
 import time
 
+from faqmine.extract.warc_input import REMOTE_ENV
+from faqmine.extract_wdc.nquads import resolve_dumps
 from faqmine.spark.datasets import write_dataset
+from faqmine.spark.extract_wdc import run_extract_wdc
 from faqmine.spark.job import job_parser, print_summary
 from faqmine.spark.session import build_session
-from faqmine.spark.wdc_stage import run_extract_wdc
-from faqmine.warc_input import REMOTE_ENV
-from faqmine.wdc import resolve_dumps
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,7 +7,7 @@ corpus, searched shard by shard and merged; each gets a teacher score (the encod
 `--teacher` CrossEncoder folder); the query's own answer, its qrels, identical answers,
 duplicates and translations of the positive (from `--duplicates` and `--bitext`) and candidates
 within the margins of the positive are dropped, each under its reason. See
-faqmine.spark.negatives_stage for the steps and faqmine.negatives for the rules.
+faqmine.spark.mine_negatives for the steps and faqmine.mine_negatives.negatives for the rules.
 
 Also writes, unless --no-export, <export>/triplets/ (anchor, positive, negative_1..n) for
 MultipleNegativesRankingLoss and <export>/marginmse/ (query, positive, negative, label) for
@@ -22,13 +22,13 @@ import sys
 import uuid
 from pathlib import Path
 
-from faqmine.embedding import resolve_encoder_path
-from faqmine.lexical import METHODS, BM25Params
-from faqmine.negatives import DEFAULT_K, FilterConfig, RecallConfig
+from faqmine.core.stats import StageStats
+from faqmine.embedding.encode import resolve_encoder_path
+from faqmine.mine_negatives.negatives import DEFAULT_K, FilterConfig, RecallConfig
+from faqmine.search.lexical import METHODS, BM25Params
 from faqmine.spark.datasets import local_path, read_dataset, replace_folder, write_dataset
 from faqmine.spark.job import job_parser, print_summary, start
-from faqmine.spark.negatives_stage import JOB, MiningConfig, export_marginmse, export_triplets, run_mining
-from faqmine.stats import StageStats
+from faqmine.spark.mine_negatives import JOB, MiningConfig, export_marginmse, export_triplets, run_mining
 
 
 def _optional_float(text: str) -> float | None:

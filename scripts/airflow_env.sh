@@ -4,7 +4,7 @@
 #   AIRFLOW_HOME          default <repo>/.state/airflow (ignored by git): airflow.cfg, SQLite DB, logs, login
 #   dags folder           <repo>/dags; example DAGs off; new DAGs start unpaused
 #   spark_default         AIRFLOW_CONN_SPARK_DEFAULT if set, else a Spark connection to $SPARK_MASTER (default local[*])
-#   FAQMINE_DATA_ROOT     default data root offered in the trigger form (faqmine.pipeline: <repo>/data/demo)
+#   FAQMINE_DATA_ROOT     default data root offered in the trigger form (faqmine.run.pipeline: <repo>/data/demo)
 #   PATH                  <repo>/.venv/bin first (spark-submit, airflow, faqmine); PySpark uses the venv's Python
 _faqmine_repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export AIRFLOW_HOME="${AIRFLOW_HOME:-$_faqmine_repo/.state/airflow}"

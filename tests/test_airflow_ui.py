@@ -30,9 +30,9 @@ import duckdb
 import pytest
 from test_dags import REPO, VENV_BIN, airflow_env, simulate_crawl
 
-from faqmine import pipeline
-from faqmine.stats import read_stats
-from faqmine.validate import validate_stage
+from faqmine.core.stats import read_stats
+from faqmine.run import pipeline
+from faqmine.run.validate import validate_stage
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark]
 

@@ -1,4 +1,5 @@
-"""faqmine.alignment and faqmine.embedding: faiss search, mutual best, margin, on synthetic vectors and on real
+"""faqmine.align_bitext.alignment and faqmine.embedding.encode:
+faiss search, mutual best, margin, on synthetic vectors and on real
 XQuAD translations with the packaged encoder (high precision between English and German, Chinese)."""
 
 from __future__ import annotations
@@ -8,8 +9,8 @@ import pyarrow as pa
 import pytest
 from xquad_qas import xquad_pairs
 
-from faqmine.alignment import AlignConfig, align, margin_scores, mutual_best, neighbour_edges, top_k
-from faqmine.embedding import (
+from faqmine.align_bitext.alignment import AlignConfig, align, margin_scores, mutual_best, neighbour_edges, top_k
+from faqmine.embedding.encode import (
     EncodeConfig,
     arrow_to_vectors,
     encode_qa,
@@ -18,7 +19,7 @@ from faqmine.embedding import (
     qa_vectors,
     vectors_to_arrow,
 )
-from faqmine.encoders.load import DEFAULT_ENCODER
+from faqmine.embedding.load import DEFAULT_ENCODER
 
 SITE = 8  # QAs per simulated site: consecutive XQuAD questions, mostly about one paragraph
 N = 32

@@ -13,9 +13,9 @@ import pyarrow.dataset as ds
 import pytest
 from xquad_qas import table_of, write_table, xquad_pairs
 
-from faqmine.benchmarks import answer_key, load_beir_folder
-from faqmine.check import check_data_root
-from faqmine.stats import read_stats
+from faqmine.build_benchmarks.benchmark import answer_key, load_beir_folder
+from faqmine.core.stats import read_stats
+from faqmine.run.check import check_data_root
 
 pytestmark = pytest.mark.spark
 REPO = Path(__file__).resolve().parents[1]

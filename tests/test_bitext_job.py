@@ -1,6 +1,6 @@
 """jobs/align_bitext.py on local[2] with the packaged encoder: pairs only within a site, translations found,
 QAs without a partner counted, balanced stats, `faqmine check` clean, identical reruns; and the chunked
-Spark search gives the pairs faqmine.alignment.align gives on whole sites."""
+Spark search gives the pairs faqmine.align_bitext.alignment.align gives on whole sites."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ import pyarrow.dataset as ds
 import pytest
 from xquad_qas import table_of, write_table, xquad_pairs
 
-from faqmine.alignment import AlignConfig, align
-from faqmine.check import check_data_root
-from faqmine.encoders.load import DEFAULT_ENCODER
-from faqmine.spark.bitext_stage import BitextConfig, mutual_best, neighbour_edges_df, scored_candidates
-from faqmine.stats import read_stats
+from faqmine.align_bitext.alignment import AlignConfig, align
+from faqmine.core.stats import read_stats
+from faqmine.embedding.load import DEFAULT_ENCODER
+from faqmine.run.check import check_data_root
+from faqmine.spark.align_bitext import BitextConfig, mutual_best, neighbour_edges_df, scored_candidates
 
 pytestmark = pytest.mark.spark
 REPO = Path(__file__).resolve().parents[1]

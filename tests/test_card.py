@@ -12,8 +12,8 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from faqmine.card import size_category, write_card
-from faqmine.stats import write_stats
+from faqmine.core.stats import write_stats
+from faqmine.run.card import size_category, write_card
 
 
 def write_dataset(root: Path, name: str, columns: dict[str, list], partition: str, stats: dict) -> Path:

@@ -12,9 +12,9 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
-from faqmine.check import check_data_root
-from faqmine.extract import extract_warc_file
-from faqmine.stats import StageStats, write_stats
+from faqmine.core.stats import StageStats, write_stats
+from faqmine.extract.records import extract_warc_file
+from faqmine.run.check import check_data_root
 
 
 @pytest.fixture(scope="module")

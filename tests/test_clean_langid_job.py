@@ -11,10 +11,10 @@ import pyarrow.parquet as pq
 import pytest
 from xquad_qas import LANGUAGES, table_of, write_table, xquad_pairs
 
-from faqmine.cleaning import clean_qa
-from faqmine.langid import default_model_path
-from faqmine.schemas import load_schema
-from faqmine.stats import check_balance
+from faqmine.clean_langid.cleaning import clean_qa
+from faqmine.clean_langid.langid import default_model_path
+from faqmine.core.schemas import load_schema
+from faqmine.core.stats import check_balance
 
 pytestmark = pytest.mark.spark
 REPO = Path(__file__).resolve().parents[1]

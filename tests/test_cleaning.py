@@ -1,4 +1,4 @@
-"""Each cleaning rule of faqmine.cleaning: its repair or its named drop reason."""
+"""Each cleaning rule of faqmine.clean_langid.cleaning: its repair or its named drop reason."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import unicodedata
 
 import pytest
 
-from faqmine.cleaning import (
+from faqmine.clean_langid.cleaning import (
     DROP_REASONS,
     CleaningConfig,
     clean_qa,

@@ -19,9 +19,9 @@ import pyarrow.parquet as pq
 import pytest
 from test_card import write_dataset
 
-from faqmine import pipeline
-from faqmine.stats import read_stats
-from faqmine.validate import ValidationError, validate_stage
+from faqmine.core.stats import read_stats
+from faqmine.run import pipeline
+from faqmine.run.validate import ValidationError, validate_stage
 
 REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
@@ -86,10 +86,10 @@ def test_plan_from_a_crawl_id_and_bad_params(tmp_path):
 
 
 def test_pipeline_and_validate_command_lines(tmp_path):
-    for module in ("faqmine.pipeline", "faqmine.validate"):
+    for module in ("faqmine.run.pipeline", "faqmine.run.validate"):
         done = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True)
         assert done.returncode == 0 and "usage:" in done.stdout, done.stderr
-    done = subprocess.run([sys.executable, "-m", "faqmine.pipeline", "plan", "--warc-input", "x.warc.gz",
+    done = subprocess.run([sys.executable, "-m", "faqmine.run.pipeline", "plan", "--warc-input", "x.warc.gz",
                            "--data-root", str(tmp_path)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[0].endswith(f"extract.py --input x.warc.gz --output {tmp_path}/qa_raw")
@@ -215,7 +215,7 @@ def test_dag_files_import_only_configuration_from_faqmine():
             for name in names:
                 assert not name.startswith("faqmine") or (isinstance(node, ast.ImportFrom) and name == "faqmine"
                                                           and [a.name for a in node.names] == ["pipeline"]), \
-                    f"{path.name} imports {name}: DAG files import only faqmine.pipeline (configuration)"
+                    f"{path.name} imports {name}: DAG files import only faqmine.run.pipeline (configuration)"
                 assert not name.startswith(("pyspark", "duckdb", "pyarrow", "pandas")), f"{path.name} imports {name}"
         text = path.read_text(encoding="utf-8")
         assert not re.search(r"['\"](/work|/home|/tmp|/Users|/opt)/", text), f"{path.name} holds a machine path"
@@ -256,7 +256,7 @@ def test_airflow_dags_test_runs_the_crawl_end_to_end(tmp_path):
         report = validate_stage(s.name, data)
         assert all(r["rows"] > 0 for d, r in report.items() if d not in s.may_be_empty)
     assert validate_stage("extract", data)["qa_raw"]["crawls"] == ["SIM-TEST-1"]  # the crawl param reached the job
-    from faqmine.check import check_data_root
+    from faqmine.run.check import check_data_root
 
     checked, problems = check_data_root(data)
     assert problems == [] and "qa_raw" in checked and "hard_negatives" in checked
@@ -277,7 +277,7 @@ def test_airflow_dags_test_runs_the_crawl_end_to_end(tmp_path):
 def test_airflow_dags_test_trains_and_evaluates_a_data_root(tmp_path):
     """faqmine_training on a small XQuAD data root (the 3 MB crawl above has no test split): a two-step
     hardneg run with configs/experiment/hardneg.yaml, then the evaluation of it against the baselines."""
-    from faqmine.retrieval.fixture import build_fixture
+    from xquad_data_root import build_fixture
 
     data = tmp_path / "data"
     build_fixture(data, languages=("en", "de", "zh", "ar"), max_articles=5, questions_per_article=6, negatives=3)

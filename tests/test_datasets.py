@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from faqmine.schemas import load_schema
+from faqmine.core.schemas import load_schema
 from faqmine.spark.datasets import read_dataset, write_dataset
 
 pytestmark = pytest.mark.spark

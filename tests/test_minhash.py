@@ -12,9 +12,9 @@ import pytest
 from datasketch import MinHash, MinHashLSH
 from xquad_qas import xquad_pairs
 
-from faqmine.dedup import DedupConfig, pair_similarity, qa_features
-from faqmine.minhash import MinHasher, band_keys, estimated_jaccard, lsh_params, sha1_hash32_many
-from faqmine.shingles import (
+from faqmine.dedup.features import DedupConfig, pair_similarity, qa_features
+from faqmine.dedup.minhash import MinHasher, band_keys, estimated_jaccard, lsh_params, sha1_hash32_many
+from faqmine.dedup.shingles import (
     ShingleConfig,
     dedup_text,
     exact_key,

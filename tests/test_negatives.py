@@ -1,4 +1,5 @@
-"""faqmine.lexical and faqmine.negatives without Spark: tokenisation per script, BM25 equal to bm25s and unchanged by
+"""faqmine.search.lexical and faqmine.mine_negatives.negatives without Spark:
+tokenisation per script, BM25 equal to bm25s and unchanged by
 sharding, deterministic top-k merging, filters with counted reasons, and margins that mean what
 sentence-transformers' mine_hard_negatives means."""
 
@@ -8,15 +9,7 @@ import bm25s
 import numpy as np
 import pytest
 
-from faqmine.lexical import (
-    CorpusBM25,
-    corpus_stats,
-    document_frequencies,
-    query_terms,
-    tokenize,
-    tokenize_many,
-)
-from faqmine.negatives import (
+from faqmine.mine_negatives.negatives import (
     FilterConfig,
     RecallConfig,
     dense_hits,
@@ -28,6 +21,14 @@ from faqmine.negatives import (
     top_k_positions,
     triplet_columns,
     union_sources,
+)
+from faqmine.search.lexical import (
+    CorpusBM25,
+    corpus_stats,
+    document_frequencies,
+    query_terms,
+    tokenize,
+    tokenize_many,
 )
 
 
@@ -183,8 +184,8 @@ def test_margins_select_what_sentence_transformers_selects(tmp_path):
     from sentence_transformers.util import mine_hard_negatives
     from xquad_qas import xquad_pairs
 
-    from faqmine.embedding import get_encoder
-    from faqmine.encoders.load import DEFAULT_ENCODER
+    from faqmine.embedding.encode import get_encoder
+    from faqmine.embedding.load import DEFAULT_ENCODER
 
     if not DEFAULT_ENCODER.is_dir():
         pytest.skip("models/multilingual-e5-small is missing (make setup)")

@@ -14,12 +14,12 @@ import pyarrow.dataset as ds
 import pytest
 from xquad_qas import xquad_pairs
 
-from faqmine.benchmarks import answer_key, doc_id, query_id
-from faqmine.check import check_data_root
-from faqmine.encoders.load import DEFAULT_ENCODER
-from faqmine.ids import qa_id
-from faqmine.schemas import load_schema
-from faqmine.stats import check_balance, read_stats
+from faqmine.build_benchmarks.benchmark import answer_key, doc_id, query_id
+from faqmine.core.ids import qa_id
+from faqmine.core.schemas import load_schema
+from faqmine.core.stats import check_balance, read_stats
+from faqmine.embedding.load import DEFAULT_ENCODER
+from faqmine.run.check import check_data_root
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[1]
@@ -165,8 +165,8 @@ def test_cross_encoder_teacher_in_spark(spark, tmp_path):
     """The stage's CrossEncoder scoring (model loaded in the Python workers) gives what the library gives."""
     from sentence_transformers import CrossEncoder
 
-    from faqmine.negatives import CrossEncoderTeacher
-    from faqmine.spark.negatives_stage import MiningConfig, cross_encoder_scores
+    from faqmine.mine_negatives.negatives import CrossEncoderTeacher
+    from faqmine.spark.mine_negatives import MiningConfig, cross_encoder_scores
 
     if not DEFAULT_ENCODER.is_dir():
         pytest.skip("models/multilingual-e5-small is missing (make setup)")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from fastwarc import ArchiveIterator, WarcRecordType
 
-from faqmine.prefilter import IMPLEMENTATION, has_faq_marker, numpy_has_faq_marker
+from faqmine.extract.prefilter import IMPLEMENTATION, has_faq_marker, numpy_has_faq_marker
 
 REPO = Path(__file__).resolve().parents[1]
 

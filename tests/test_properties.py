@@ -8,11 +8,11 @@ import unicodedata
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from faqmine.charset import decode_html
-from faqmine.extract import extract_page
-from faqmine.jsonld import InvalidJsonLd, _strip_comments, parse_jsonld
-from faqmine.prefilter import has_faq_marker, numpy_has_faq_marker
-from faqmine.text import html_to_text, normalize_text
+from faqmine.core.text import html_to_text, normalize_text
+from faqmine.extract.charset import decode_html
+from faqmine.extract.jsonld import InvalidJsonLd, _strip_comments, parse_jsonld
+from faqmine.extract.prefilter import has_faq_marker, numpy_has_faq_marker
+from faqmine.extract.records import extract_page
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 plain = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="<&"), max_size=80)

@@ -34,9 +34,9 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from faqmine.extract import extract_warc_file
-from faqmine.stats import StageStats, check_balance, read_stats
-from faqmine.warc_input import DownloadError, RetryPolicy, download, http_url, in_sample, resolve_inputs
+from faqmine.core.stats import StageStats, check_balance, read_stats
+from faqmine.extract.records import extract_warc_file
+from faqmine.extract.warc_input import DownloadError, RetryPolicy, download, http_url, in_sample, resolve_inputs
 
 CRAWL_DIR = "crawl-data/CC-MAIN-2024-18/segments/1712296818105.48/warc"
 FAST = RetryPolicy(attempts=4, backoff_s=0.001, max_backoff_s=0.01, timeout_s=10)

@@ -1,7 +1,7 @@
 """The schema.org FAQPage mapping on every JSON-LD shape real sites use."""
 
-from faqmine.schemaorg import RawQA, declared_language, faq_qas, local_name
-from faqmine.text import html_to_text
+from faqmine.core.text import html_to_text
+from faqmine.extract.schemaorg import RawQA, declared_language, faq_qas, local_name
 
 
 def qas(values):

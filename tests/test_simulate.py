@@ -117,8 +117,8 @@ def test_warc_files_parse_and_match_the_truth(crawl, truth):
 
 
 def test_extraction_recovers_exactly_the_truth(crawl, truth):
-    from faqmine import extract
-    from faqmine.stats import StageStats
+    from faqmine.core.stats import StageStats
+    from faqmine.extract import records as extract
 
     stats = StageStats("extract")
     rows = []
@@ -135,7 +135,7 @@ def test_extraction_recovers_exactly_the_truth(crawl, truth):
 
 
 def test_answer_html_keeps_the_text():
-    from faqmine import text as text_module
+    from faqmine.core import text as text_module
     rng = random.Random(0)
     samples = ["Die Verteidigung gab nur 308 Punkte ab, belegte Platz 6 & führte die NFL an. Sie hatte 24 Siege.",
                "黑豹队的防守只丢了 308分，在联赛中排名第六。职业碗防守截锋卡万·肖特以 11 分领先于全队。",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from faqmine.splits import SplitConfig, parse_fractions, split_counts, split_domains, split_of
+from faqmine.build_benchmarks.splits import SplitConfig, parse_fractions, split_counts, split_domains, split_of
 
 DOMAINS = [f"shop{i}.example.{tld}" for i in range(3000) for tld in ("com",)]
 

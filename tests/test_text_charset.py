@@ -2,8 +2,8 @@
 
 import pytest
 
-from faqmine.charset import decode_html, looks_binary
-from faqmine.text import html_to_text, normalize_text
+from faqmine.core.text import html_to_text, normalize_text
+from faqmine.extract.charset import decode_html, looks_binary
 
 
 def test_normalize_text_nfc_and_whitespace():

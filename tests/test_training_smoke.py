@@ -12,11 +12,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from xquad_data_root import build_fixture
 
-from faqmine.encoders.load import DEFAULT_ENCODER
+from faqmine.embedding.load import DEFAULT_ENCODER
 from faqmine.retrieval.config import make_config
 from faqmine.retrieval.datasets import MissingDataset
-from faqmine.retrieval.fixture import build_fixture
 from faqmine.retrieval.train import FINAL_MODEL, LOSS_LOG, RECORD, load_training_data, run_training
 
 REPO = Path(__file__).resolve().parents[1]

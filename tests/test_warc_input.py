@@ -4,8 +4,8 @@ import gzip
 
 import pytest
 
-from faqmine.gzip_check import tail_status
-from faqmine.warc_input import CC_PREFIX, resolve_inputs
+from faqmine.extract.gzip_check import tail_status
+from faqmine.extract.warc_input import CC_PREFIX, resolve_inputs
 
 
 def test_directory_glob_and_listing(tmp_path):

@@ -13,10 +13,10 @@ import pyarrow as pa
 import pytest
 from warc_builder import Response, write_warc
 
-from faqmine.extract import extract_warc_file
-from faqmine.ids import qa_id
-from faqmine.stats import StageStats, check_balance, read_stats
-from faqmine.wdc import MARKUP, NO_OFFSET, extract_wdc_file, parse_nquad, resolve_dumps
+from faqmine.core.ids import qa_id
+from faqmine.core.stats import StageStats, check_balance, read_stats
+from faqmine.extract.records import extract_warc_file
+from faqmine.extract_wdc.nquads import MARKUP, NO_OFFSET, extract_wdc_file, parse_nquad, resolve_dumps
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "data" / "wdc" / "FAQPage_sample.txt.gz"
@@ -155,7 +155,7 @@ def split_sample(folder: Path) -> tuple[list[Path], int]:
 
 @pytest.mark.spark
 def test_spark_stage_groups_pages_across_files(spark, tmp_path):
-    from faqmine.spark.wdc_stage import run_extract_wdc
+    from faqmine.spark.extract_wdc import run_extract_wdc
 
     files, _ = split_sample(tmp_path / "dump")
     qa, stats, persisted = run_extract_wdc(spark, [str(f) for f in files])

@@ -15,8 +15,8 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from faqmine.ids import qa_id
-from faqmine.schemas import load_schema
+from faqmine.core.ids import qa_id
+from faqmine.core.schemas import load_schema
 
 XQUAD = Path(__file__).resolve().parents[1] / "data" / "xquad"
 LANGUAGES = ("ar", "de", "el", "en", "es", "hi", "ro", "ru", "th", "tr", "vi", "zh")

@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from faqmine.encoders.load import DEFAULT_ENCODER, ENV_VAR
+    from faqmine.embedding.load import DEFAULT_ENCODER, ENV_VAR
     from faqmine.retrieval.datasets import MissingDataset, read_benchmarks, read_bitext
     from faqmine.retrieval.evaluation import ScoreOptions, System, score_systems, summarise, write_table
     from faqmine.retrieval.tasks import build_tasks

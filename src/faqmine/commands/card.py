@@ -1,6 +1,6 @@
 """`faqmine card DATA_ROOT`: write the dataset card of a run (README.md in the Hugging Face form, plus plots).
 
-See faqmine.card for what the card holds. The faqmine_crawl DAG runs this as its last task.
+See faqmine.run.card for what the card holds. The faqmine_crawl DAG runs this as its last task.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from faqmine.card import write_card
+from faqmine.run.card import write_card
 
 
 def run(args: argparse.Namespace) -> int:

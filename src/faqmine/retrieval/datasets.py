@@ -19,8 +19,8 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.dataset as ds
 
-from faqmine.schemas import load_schema
-from faqmine.splits import DEFAULT_FRACTIONS, SplitConfig, split_of
+from faqmine.build_benchmarks.splits import DEFAULT_FRACTIONS, SplitConfig, split_of
+from faqmine.core.schemas import load_schema
 
 HARD_NEGATIVE_COLUMNS = ("query_id", "language", "query", "positive_id", "positive", "positive_score",
                          "negative_ids", "negatives", "negative_scores", "negative_sources")

@@ -24,13 +24,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from faqmine.core.schemas import load_schema
 from faqmine.retrieval.bm25 import BM25Index
 from faqmine.retrieval.bootstrap import bootstrap_ci, paired_comparison
 from faqmine.retrieval.dense import EmbeddingCache, search
 from faqmine.retrieval.fusion import reciprocal_rank_fusion
 from faqmine.retrieval.metrics import DEFAULT_METRICS, evaluate_run
 from faqmine.retrieval.tasks import TaskSet
-from faqmine.schemas import load_schema
 
 Run = dict[str, dict[str, float]]
 GROUPS = ("trained", "zero-shot", "mixed")
@@ -86,7 +86,7 @@ def _run_bm25(taskset: TaskSet, depth: int) -> dict[str, Run]:
 
 
 def _run_dense(taskset: TaskSet, model_path: str, options: ScoreOptions) -> dict[str, Run]:
-    from faqmine.encoders.load import load_encoder
+    from faqmine.embedding.load import load_encoder
 
     model = load_encoder(model_path, device=options.device)
     model.max_seq_length = options.max_seq_length

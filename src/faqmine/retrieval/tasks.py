@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from faqmine.benchmarks import doc_id as make_doc_id
-from faqmine.benchmarks import query_id as make_query_id
+from faqmine.build_benchmarks.benchmark import doc_id as make_doc_id
+from faqmine.build_benchmarks.benchmark import query_id as make_query_id
 from faqmine.retrieval.datasets import Benchmark
 
 TASKS = ("mono", "cross", "lareqa")

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from faqmine.benchmarks import doc_id as make_doc_id
+from faqmine.build_benchmarks.benchmark import doc_id as make_doc_id
 from faqmine.retrieval.config import TrainConfig
 from faqmine.retrieval.datasets import MissingDataset, read_benchmarks, read_hard_negatives
 from faqmine.retrieval.dense import prompt_text
@@ -261,7 +261,7 @@ def _trainer_class():
         """
 
         def _load_from_checkpoint(self, checkpoint_path: str) -> None:
-            from faqmine.encoders.load import load_encoder
+            from faqmine.embedding.load import load_encoder
 
             model = getattr(self.model, "_orig_mod", self.model)
             loaded = load_encoder(checkpoint_path, device="cpu").state_dict()
@@ -282,7 +282,7 @@ def run_training(config: TrainConfig, force: bool = False) -> dict:
     from sentence_transformers import SentenceTransformerTrainingArguments
     from sentence_transformers.base.sampler import BatchSamplers
 
-    from faqmine.encoders.load import load_encoder
+    from faqmine.embedding.load import load_encoder
 
     output_dir = Path(config.output_dir)
     final = output_dir / FINAL_MODEL

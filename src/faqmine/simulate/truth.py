@@ -26,7 +26,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from faqmine.ids import qa_id
+from faqmine.core.ids import qa_id
 from faqmine.simulate.pages import RenderedPage
 from faqmine.simulate.sites import FaqPageSpec
 

@@ -15,8 +15,8 @@ from pathlib import Path
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.pandas.types import from_arrow_schema
 
-from faqmine.schemas import load_schema
-from faqmine.stats import write_stats
+from faqmine.core.schemas import load_schema
+from faqmine.core.stats import write_stats
 
 
 def local_path(path: str) -> Path:

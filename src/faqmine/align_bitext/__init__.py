@@ -1,0 +1,1 @@
+"""Stage `align_bitext`: same-site cross-lingual alignment of QA vectors."""

@@ -1,0 +1,1 @@
+"""Stage `dedup`: exact keys, shingles and MinHash signatures for exact and near-duplicate removal."""

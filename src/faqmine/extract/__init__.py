@@ -1,0 +1,1 @@
+"""Stage `extract`: WARC files in, schema.org FAQPage question-answer rows out."""

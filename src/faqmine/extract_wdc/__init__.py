@@ -1,0 +1,1 @@
+"""Stage `extract_wdc`: Web Data Commons N-Quads dumps in, qa_raw rows out."""

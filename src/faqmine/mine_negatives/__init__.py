@@ -1,0 +1,1 @@
+"""Stage `mine_negatives`: hard-negative mining (recall, merging, teacher scores, filters)."""

@@ -1,0 +1,154 @@
+"""The benchmarks stage on Spark: qa_dedup -> corpus, queries and qrels per language and split.
+
+1. Languages: every language with at least `min_qas` QAs (or the ones asked for); the QAs
+   of the others are dropped as `language_too_small` (or `language_not_selected`).
+2. Split and answer key (`mapInArrow`, faqmine.build_benchmarks.splits and
+   faqmine.build_benchmarks.benchmark): each QA gets
+   its domain's split and the key of its normalised answer.
+3. Corpus: one document per QA. Queries: one per QA, unless its answer is shared by more
+   than `max_relevant` documents of the language (a boilerplate answer such as "Yes." makes
+   a query that cannot be judged, and would square the qrels): dropped as `answer_too_common`.
+4. Qrels: each query against every document of the language with its answer key.
+
+Each dataset's stats count the QAs of qa_dedup: corpus out = documents, queries out =
+queries, qrels out = queries with `rows_out` judgements.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, Window
+from pyspark.sql import functions as F
+from pyspark.sql.pandas.types import from_arrow_schema
+
+from faqmine.build_benchmarks.benchmark import DOC_PREFIX, QUERY_PREFIX, answer_keys
+from faqmine.build_benchmarks.splits import SplitConfig, split_domains
+from faqmine.core.schemas import load_schema
+from faqmine.core.stats import StageStats
+
+JOB = "build_benchmarks"
+_PLACED_SCHEMA = pa.schema([
+    ("qa_id", pa.string()), ("question", pa.string()), ("answer", pa.string()), ("page_title", pa.string()),
+    ("domain", pa.string()), ("language", pa.string()), ("split", pa.string()), ("answer_key", pa.string()),
+])
+
+
+@dataclass(frozen=True)
+class BenchmarkConfig:
+    splits: SplitConfig = field(default_factory=SplitConfig)
+    min_qas: int = 100  # languages with fewer QAs get no benchmark
+    languages: tuple[str, ...] | None = None  # only these (still subject to min_qas)
+    max_relevant: int = 100  # queries whose answer is shared by more documents are dropped
+
+
+@dataclass
+class BenchmarksResult:
+    corpus: DataFrame
+    queries: DataFrame
+    qrels: DataFrame
+    corpus_stats: StageStats
+    queries_stats: StageStats
+    qrels_stats: StageStats
+    info: dict
+    persisted: list[DataFrame]
+
+    def unpersist(self) -> None:
+        for df in self.persisted:
+            df.unpersist()
+
+
+def _place(placed_input: DataFrame, splits: SplitConfig) -> DataFrame:
+    def place(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            split = pa.array(split_domains(batch.column("domain").to_pylist(), splits), pa.string())
+            keys = pa.array(answer_keys(batch.column("answer").to_pylist()), pa.string())
+            title = batch.column("page_title").fill_null("")
+            columns = {**{n: batch.column(n) for n in batch.schema.names}, "page_title": title, "split": split,
+                       "answer_key": keys}
+            yield pa.RecordBatch.from_arrays([columns[f.name] for f in _PLACED_SCHEMA], schema=_PLACED_SCHEMA)
+
+    return placed_input.mapInArrow(place, from_arrow_schema(_PLACED_SCHEMA))
+
+
+def run_benchmarks(qa_dedup: DataFrame, config: BenchmarkConfig = BenchmarkConfig()) -> BenchmarksResult:
+    qas = qa_dedup.select("qa_id", "question", "answer", "page_title", "domain", "language")
+    by_language = {r["language"]: r["count"] for r in qas.groupBy("language").count().collect()}
+    selected = set(config.languages) if config.languages else set(by_language)
+    kept = sorted(lang for lang, n in by_language.items() if lang in selected and n >= config.min_qas)
+    placed = (
+        _place(qas.where(F.col("language").isin(kept)), config.splits)
+        .withColumn("_answer_docs", F.count("*").over(Window.partitionBy("language", "answer_key")))
+        .persist(StorageLevel.MEMORY_AND_DISK)
+    )
+
+    corpus = placed.select(
+        F.concat(F.lit(DOC_PREFIX), "qa_id").alias("doc_id"), "qa_id", F.col("page_title").alias("title"),
+        F.col("answer").alias("text"), "domain", "language", "split",
+    )
+    query_rows = placed.where(F.col("_answer_docs") <= config.max_relevant)
+    queries = query_rows.select(
+        F.concat(F.lit(QUERY_PREFIX), "qa_id").alias("query_id"), "qa_id", F.col("question").alias("text"),
+        "domain", "language", "split",
+    )
+    docs = placed.select("language", "answer_key", F.concat(F.lit(DOC_PREFIX), "qa_id").alias("doc_id"))
+    qrels = (
+        query_rows.select("language", "answer_key", "split", F.concat(F.lit(QUERY_PREFIX), "qa_id").alias("query_id"))
+        .join(docs, ["language", "answer_key"])
+        .select("query_id", "doc_id", F.lit(1).cast("int").alias("score"), "language", "split")
+    )
+
+    total = sum(by_language.values())
+    too_small = sum(n for lang, n in by_language.items() if lang in selected and lang not in kept)
+    not_selected = sum(n for lang, n in by_language.items() if lang not in selected)
+    counts = {(r["language"], r["split"]): (r["docs"], r["queries"]) for r in placed.groupBy("language", "split").agg(
+        F.count("*").alias("docs"),
+        F.sum((F.col("_answer_docs") <= config.max_relevant).cast("int")).alias("queries"),
+    ).collect()}
+    n_docs = sum(d for d, _ in counts.values())
+    n_queries = sum(q for _, q in counts.values())
+    n_qrels = qrels.count()
+
+    def base(out: int) -> StageStats:
+        stats = StageStats(JOB)
+        stats.kept(out)
+        if too_small:
+            stats.drop("language_too_small", too_small)
+        if not_selected:
+            stats.drop("language_not_selected", not_selected)
+        return stats
+
+    corpus_stats = base(n_docs)
+    queries_stats = base(n_queries)
+    if n_docs - n_queries:
+        queries_stats.drop("answer_too_common", n_docs - n_queries)
+    qrels_stats = base(n_queries)
+    if n_docs - n_queries:
+        qrels_stats.drop("answer_too_common", n_docs - n_queries)
+    qrels_stats.count("rows_out", n_qrels)
+    if corpus_stats.records_in != total:
+        raise RuntimeError(f"{JOB}: {corpus_stats.records_in} QAs accounted for, qa_dedup holds {total}")
+
+    by_split: dict[str, dict[str, dict[str, int]]] = {}
+    for (language, split), (docs_n, queries_n) in sorted(counts.items()):
+        by_split.setdefault(language, {})[split] = {"docs": docs_n, "queries": queries_n}
+    info = {
+        "languages": kept, "min_qas": config.min_qas, "max_relevant": config.max_relevant,
+        "split_seed": config.splits.seed, "split_fractions": dict(config.splits.fractions),
+        "by_language_split": by_split,
+    }
+    order = {"corpus": "doc_id", "queries": "query_id", "qrels": "query_id"}
+    frames = {}
+    for name, df in (("corpus", corpus), ("queries", queries), ("qrels", qrels)):
+        dataset = f"benchmarks_{name}"
+        keys = [order[name]] + (["doc_id"] if name == "qrels" else [])
+        # one file per (language, split), sorted by id: reruns and the JSONL export are byte-identical
+        frames[name] = (df.repartition("language", "split").sortWithinPartitions("language", "split", *keys)
+                        .select(*load_schema(dataset).names))
+    return BenchmarksResult(
+        corpus=frames["corpus"], queries=frames["queries"], qrels=frames["qrels"], corpus_stats=corpus_stats,
+        queries_stats=queries_stats, qrels_stats=qrels_stats, info=info, persisted=[placed],
+    )

@@ -1,0 +1,572 @@
+"""The hard-negatives stage on Spark: benchmarks (train split) -> hard_negatives, scatter-gather over corpus shards.
+
+1. Prepare (`mapInArrow`, rows repartitioned by id and sorted, so batches and vectors are the
+   same on every run): every train document gets its token count, answer key and passage
+   vector; every train query its distinct BM25 terms and query vector (encoder loaded once per
+   Python worker). Document frequencies of the corpus' tokens are summed per language (one
+   partial count per batch, then a groupBy), and every query carries the frequencies of its
+   terms, so a shard needs no other statistics than (documents, mean length) of its language.
+2. Scatter: a language's documents are cut into shards by hash(doc_id) (at least `shards`,
+   more when a shard would exceed `max_shard_docs`) and its queries into blocks of at most
+   `query_block_size`; each (language, shard, block) is one group of a cogrouped
+   `applyInArrow` that builds the shard's BM25 and faiss indexes and searches the block's
+   queries (faqmine.mine_negatives.negatives.search_shard). No task holds a whole large language.
+3. Gather: per (query, retriever) the shards' lists are merged by a groupBy aggregation (sorted
+   by score desc, doc_id asc, cut at k): the lists one shard holding everything gives.
+4. Teacher: the encoder's cosine (already computed for every hit in step 2), or a
+   CrossEncoder folder scoring (query, document) text pairs in `mapInArrow` batches.
+5. Filters (faqmine.mine_negatives.negatives.filter_reasons, `mapInArrow`): the query's own answer, its
+   qrels, identical answers (answer key), duplicates (duplicates dataset) and translations
+   (bitext, as connected groups) of the positive, then the margins; selection by windows (one
+   candidate per answer text, range_min, num_negatives).
+
+Stats count train queries: out = queries with at least one negative; dropped
+`language_not_selected`, `positive_not_in_corpus`, `no_candidates`, `no_negatives_left`.
+`candidates` counts every candidate, dropped by reason, the same way.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+from pyspark import StorageLevel, TaskContext
+from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+from pyspark.sql.pandas.types import from_arrow_schema
+
+from faqmine.build_benchmarks.benchmark import answer_keys
+from faqmine.core.schemas import load_schema
+from faqmine.core.stats import StageStats
+from faqmine.embedding.encode import EncodeConfig, arrow_to_vectors, encode_texts, get_encoder, vectors_to_arrow
+from faqmine.mine_negatives.negatives import (
+    DOCUMENT_PROMPT,
+    QUERY_PROMPT,
+    FilterConfig,
+    RecallConfig,
+    filter_reasons,
+    get_cross_encoder,
+    pair_scores,
+    search_shard,
+)
+from faqmine.search.lexical import CorpusStats, document_frequencies, query_terms, tokenize_many
+
+JOB = "mine_negatives"
+GROUP_KEYS = ["language", "shard", "qblock"]
+_DOCS_SCHEMA = pa.schema([
+    ("doc_id", pa.string()), ("qa_id", pa.string()), ("language", pa.string()), ("text", pa.string()),
+    ("doc_len", pa.int64()), ("answer_key", pa.string()), ("vector", pa.list_(pa.float32())),
+])
+_QUERIES_SCHEMA = pa.schema([
+    ("query_id", pa.string()), ("qa_id", pa.string()), ("language", pa.string()), ("text", pa.string()),
+    ("terms", pa.list_(pa.string())), ("vector", pa.list_(pa.float32())),
+])
+_DF_SCHEMA = pa.schema([("language", pa.string()), ("token", pa.string()), ("df", pa.int64())])
+_HITS_SCHEMA = pa.schema([
+    ("language", pa.string()), ("query_id", pa.string()), ("doc_id", pa.string()), ("source", pa.string()),
+    ("score", pa.float32()), ("cosine", pa.float32()),
+])
+_PAIR_SCORE_SCHEMA = pa.schema([("query_id", pa.string()), ("doc_id", pa.string()), ("teacher_score", pa.float32())])
+
+
+@dataclass(frozen=True)
+class MiningConfig:
+    """Every knob of the stage: recall, teacher, filters, and how the work is cut."""
+
+    recall: RecallConfig = field(default_factory=RecallConfig)
+    filters: FilterConfig = field(default_factory=FilterConfig)
+    encoder: str | None = None  # sentence-transformers folder (dense recall, default teacher)
+    device: str | None = None
+    batch_size: int = 64
+    max_seq_length: int | None = 256
+    teacher: str | None = None  # CrossEncoder folder; None: the encoder's cosine
+    teacher_batch_size: int = 32
+    shards: int = 4  # shards per language, at least
+    max_shard_docs: int = 50_000  # more shards for a language whose shards would be larger
+    query_block_size: int = 20_000  # queries searched by one task
+    languages: tuple[str, ...] | None = None
+    query_split: str = "train"
+    corpus_splits: tuple[str, ...] = ("train",)  # negatives never come from dev/test documents
+    encode_partitions: int | None = None  # None: twice the default parallelism
+    translation_hops: int = 8  # label propagation rounds over the bitext graph (it stops earlier when stable)
+
+    def __post_init__(self) -> None:
+        if self.shards < 1 or self.max_shard_docs < 1 or self.query_block_size < 1:
+            raise ValueError("shards, max_shard_docs and query_block_size must be at least 1")
+
+    @property
+    def teacher_name(self) -> str:
+        return f"cross-encoder:{self.teacher}" if self.teacher else "encoder-cosine"
+
+
+def _encode_config(config: MiningConfig, prompt: str) -> EncodeConfig:
+    return EncodeConfig(encoder=config.encoder, device=config.device, prompt_name=prompt,
+                        batch_size=config.batch_size, max_seq_length=config.max_seq_length)
+
+
+def _threads() -> int | None:
+    context = TaskContext.get()
+    return context.cpus() if context is not None else None
+
+
+def prepare_docs(corpus: DataFrame, config: MiningConfig, partitions: int) -> DataFrame:
+    """doc_id, qa_id, language, text, doc_len, answer_key, vector of every corpus row."""
+    encode = _encode_config(config, DOCUMENT_PROMPT)
+
+    def prepare(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        model = None
+        for batch in batches:
+            if batch.num_rows == 0:
+                continue
+            if model is None:
+                model = get_encoder(encode.encoder, encode.device, threads=_threads())
+            texts = batch.column("text").to_pylist()
+            lengths = pa.array([len(t) for t in tokenize_many(texts)], pa.int64())
+            vectors = vectors_to_arrow(encode_texts(model, texts, encode))
+            yield pa.RecordBatch.from_arrays(
+                [batch.column("doc_id"), batch.column("qa_id"), batch.column("language"), batch.column("text"),
+                 lengths, pa.array(answer_keys(texts), pa.string()), vectors], schema=_DOCS_SCHEMA)
+
+    return (corpus.select("doc_id", "qa_id", "language", "text").repartition(partitions, "doc_id")
+            .sortWithinPartitions("doc_id").mapInArrow(prepare, from_arrow_schema(_DOCS_SCHEMA)))
+
+
+def prepare_queries(queries: DataFrame, config: MiningConfig, partitions: int) -> DataFrame:
+    """query_id, qa_id, language, text, terms (distinct BM25 tokens, sorted), vector of every query row."""
+    encode = _encode_config(config, QUERY_PROMPT)
+
+    def prepare(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        model = None
+        for batch in batches:
+            if batch.num_rows == 0:
+                continue
+            if model is None:
+                model = get_encoder(encode.encoder, encode.device, threads=_threads())
+            texts = batch.column("text").to_pylist()
+            terms = pa.array([query_terms(t) for t in tokenize_many(texts)], pa.list_(pa.string()))
+            vectors = vectors_to_arrow(encode_texts(model, texts, encode))
+            yield pa.RecordBatch.from_arrays(
+                [batch.column("query_id"), batch.column("qa_id"), batch.column("language"), batch.column("text"),
+                 terms, vectors], schema=_QUERIES_SCHEMA)
+
+    return (queries.select("query_id", "qa_id", "language", "text").repartition(partitions, "query_id")
+            .sortWithinPartitions("query_id").mapInArrow(prepare, from_arrow_schema(_QUERIES_SCHEMA)))
+
+
+def document_frequency(corpus: DataFrame) -> DataFrame:
+    """language, token, df: in how many documents of the language each token occurs."""
+
+    def partial(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            counts: dict[tuple[str, str], int] = {}
+            languages = batch.column("language").to_pylist()
+            for language in set(languages):
+                texts = [t for t, lang in zip(batch.column("text").to_pylist(), languages, strict=True)
+                         if lang == language]
+                for token, n in document_frequencies(tokenize_many(texts)).items():
+                    counts[(language, token)] = n
+            if counts:
+                keys = list(counts)
+                yield pa.RecordBatch.from_arrays(
+                    [pa.array([k[0] for k in keys], pa.string()), pa.array([k[1] for k in keys], pa.string()),
+                     pa.array(list(counts.values()), pa.int64())], schema=_DF_SCHEMA)
+
+    return (corpus.select("language", "text").mapInArrow(partial, from_arrow_schema(_DF_SCHEMA))
+            .groupBy("language", "token").agg(F.sum("df").alias("df")))
+
+
+def query_term_frequencies(queries: DataFrame, dfs: DataFrame) -> DataFrame:
+    """language, query_id, terms, term_dfs: each query's terms that occur in the corpus, with their df."""
+    exploded = queries.select("language", "query_id", F.explode("terms").alias("token"))
+    known = (exploded.join(dfs, ["language", "token"])
+             .groupBy("language", "query_id")
+             .agg(F.sort_array(F.collect_list(F.struct("token", "df"))).alias("_terms")))
+    return (queries.select("language", "query_id").join(known, ["language", "query_id"], "left")
+            .select("language", "query_id",
+                    F.coalesce(F.col("_terms.token"), F.array().cast("array<string>")).alias("terms"),
+                    F.coalesce(F.col("_terms.df"), F.array().cast("array<bigint>")).alias("term_dfs")))
+
+
+@dataclass(frozen=True)
+class LanguagePlan:
+    n_docs: int
+    avg_doc_len: float
+    n_queries: int
+    shards: int
+    blocks: int
+
+
+def plan_languages(docs: DataFrame, queries: DataFrame, config: MiningConfig) -> dict[str, LanguagePlan]:
+    doc_rows = {r["language"]: r for r in docs.groupBy("language").agg(
+        F.count("*").alias("n"), F.avg("doc_len").alias("avg")).collect()}
+    query_rows = {r["language"]: r["count"] for r in queries.groupBy("language").count().collect()}
+    plans = {}
+    for language, n_queries in sorted(query_rows.items()):
+        row = doc_rows.get(language)
+        if row is None:
+            continue
+        shards = max(config.shards, math.ceil(row["n"] / config.max_shard_docs))
+        plans[language] = LanguagePlan(n_docs=row["n"], avg_doc_len=float(row["avg"]), n_queries=n_queries,
+                                       shards=shards, blocks=max(1, math.ceil(n_queries / config.query_block_size)))
+    return plans
+
+
+def _plan_frame(spark: SparkSession, plans: dict[str, LanguagePlan], what: str) -> DataFrame:
+    rows = [(lang, i) for lang, p in plans.items() for i in range(p.shards if what == "shard" else p.blocks)]
+    return spark.createDataFrame(rows, f"language string, {what} int")
+
+
+def _bucket(column: str, counts: dict[str, int]) -> F.Column:
+    """pmod(xxhash64(column), count of the row's language)."""
+    n = F.create_map(*[x for lang, c in counts.items() for x in (F.lit(lang), F.lit(c))])[F.col("language")]
+    return F.pmod(F.xxhash64(column), n).cast("int")
+
+
+def search_hits(docs: DataFrame, queries: DataFrame, plans: dict[str, LanguagePlan], config: MiningConfig) -> DataFrame:
+    """Every shard's BM25 and dense top-k of every query of its language (language, query_id, doc_id, source,
+    score, cosine)."""
+    spark = docs.sparkSession
+    shards = {lang: p.shards for lang, p in plans.items()}
+    blocks = {lang: p.blocks for lang, p in plans.items()}
+    stats = {lang: (p.n_docs, p.avg_doc_len) for lang, p in plans.items()}
+    recall = config.recall
+    doc_side = (docs.withColumn("shard", _bucket("doc_id", shards))
+                .join(_plan_frame(spark, plans, "qblock"), "language")
+                .select(*GROUP_KEYS, "doc_id", "text", "vector"))
+    query_side = (queries.withColumn("qblock", _bucket("query_id", blocks))
+                  .join(_plan_frame(spark, plans, "shard"), "language")
+                  .select(*GROUP_KEYS, "query_id", "terms", "term_dfs", "vector"))
+
+    def search(key: tuple, d: pa.Table, q: pa.Table) -> pa.Table:
+        language = key[0].as_py()
+        if d.num_rows == 0 or q.num_rows == 0:
+            return _HITS_SCHEMA.empty_table()
+        q = q.sort_by("query_id")
+        doc_freqs: dict[str, int] = {}
+        for terms, dfs in zip(q.column("terms").to_pylist(), q.column("term_dfs").to_pylist(), strict=True):
+            doc_freqs.update(zip(terms, dfs, strict=True))
+        n_docs, avg_len = stats[language]
+        hits = search_shard(d.column("doc_id").to_pylist(), d.column("text").to_pylist(),
+                            arrow_to_vectors(d.column("vector")), q.column("terms").to_pylist(),
+                            arrow_to_vectors(q.column("vector")), CorpusStats(n_docs, avg_len), doc_freqs, recall)
+        n = len(hits)
+        return pa.Table.from_arrays([
+            pa.array([language] * n, pa.string()), q.column("query_id").take(pa.array(hits.query, pa.int64())),
+            d.column("doc_id").take(pa.array(hits.doc, pa.int64())), pa.array(hits.source.tolist(), pa.string()),
+            pa.array(hits.score, pa.float32()), pa.array(hits.cosine, pa.float32()),
+        ], schema=_HITS_SCHEMA)
+
+    return (doc_side.groupBy(*GROUP_KEYS).cogroup(query_side.groupBy(*GROUP_KEYS))
+            .applyInArrow(search, from_arrow_schema(_HITS_SCHEMA)))
+
+
+def merge_hits(hits: DataFrame, recall: RecallConfig) -> DataFrame:
+    """Per query, the k best of each retriever over all shards, joined into one row per candidate:
+    language, query_id, doc_id, source, bm25_rank, dense_rank, bm25_score, cosine."""
+    k = F.when(F.col("source") == "bm25", F.lit(recall.lexical_k)).otherwise(F.lit(recall.semantic_k))
+    ranked = (
+        hits.groupBy("language", "query_id", "source")
+        .agg(F.sort_array(F.collect_list(F.struct((-F.col("score")).alias("neg"), "doc_id", "score", "cosine")))
+             .alias("_hits"))
+        .select("language", "query_id", "source", F.posexplode(F.slice("_hits", F.lit(1), k)).alias("pos", "hit"))
+        .select("language", "query_id", "source", (F.col("pos") + 1).cast("int").alias("rank"), "hit.*")
+    )
+    bm25 = F.col("source") == "bm25"
+    merged = ranked.groupBy("language", "query_id", "doc_id").agg(
+        F.min(F.when(bm25, F.col("rank"))).alias("bm25_rank"),
+        F.min(F.when(~bm25, F.col("rank"))).alias("dense_rank"),
+        F.max(F.when(bm25, F.col("score"))).alias("bm25_score"),
+        F.max("cosine").alias("cosine"),
+    )
+    source = (F.when(F.col("bm25_rank").isNotNull() & F.col("dense_rank").isNotNull(), "both")
+              .when(F.col("bm25_rank").isNotNull(), "bm25").otherwise("dense"))
+    return merged.withColumn("source", source)
+
+
+def vector_pair_scores(pairs: DataFrame, queries: DataFrame, docs: DataFrame) -> DataFrame:
+    """query_id, doc_id, teacher_score = cosine of the query's and the document's vectors."""
+    joined = (pairs.select("query_id", "doc_id")
+              .join(queries.select("query_id", F.col("vector").alias("qv")), "query_id")
+              .join(docs.select("doc_id", F.col("vector").alias("dv")), "doc_id"))
+
+    def score(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            values = pair_scores(arrow_to_vectors(batch.column("qv")), arrow_to_vectors(batch.column("dv")))
+            yield pa.RecordBatch.from_arrays([batch.column("query_id"), batch.column("doc_id"),
+                                              pa.array(values, pa.float32())], schema=_PAIR_SCORE_SCHEMA)
+
+    return joined.select("query_id", "doc_id", "qv", "dv").mapInArrow(score, from_arrow_schema(_PAIR_SCORE_SCHEMA))
+
+
+def cross_encoder_scores(pairs: DataFrame, queries: DataFrame, docs: DataFrame, config: MiningConfig,
+                         partitions: int) -> DataFrame:
+    """query_id, doc_id, teacher_score from the CrossEncoder folder `config.teacher` (loaded once per worker)."""
+    path, device, batch_size = config.teacher, config.device, config.teacher_batch_size
+    joined = (pairs.select("query_id", "doc_id")
+              .join(queries.select("query_id", F.col("text").alias("query")), "query_id")
+              .join(docs.select("doc_id", F.col("text").alias("document")), "doc_id")
+              .repartition(partitions, "query_id").sortWithinPartitions("query_id", "doc_id"))
+
+    def score(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        teacher = None
+        for batch in batches:
+            if batch.num_rows == 0:
+                continue
+            if teacher is None:
+                threads = _threads()
+                if threads:
+                    import torch
+
+                    torch.set_num_threads(threads)
+                teacher = get_cross_encoder(path, device, batch_size)
+            values = teacher.score(batch.column("query").to_pylist(), batch.column("document").to_pylist())
+            yield pa.RecordBatch.from_arrays([batch.column("query_id"), batch.column("doc_id"),
+                                              pa.array(values, pa.float32())], schema=_PAIR_SCORE_SCHEMA)
+
+    return joined.select("query_id", "doc_id", "query", "document").mapInArrow(
+        score, from_arrow_schema(_PAIR_SCORE_SCHEMA))
+
+
+def translation_groups(bitext: DataFrame | None, duplicates: DataFrame | None, hops: int) -> DataFrame | None:
+    """qa_id, group: connected groups of the bitext graph (QAs first mapped to their dedup representative),
+    by min-label propagation; None without bitext."""
+    if bitext is None:
+        return None
+    edges = bitext.select(F.col("qa_id_a").alias("a"), F.col("qa_id_b").alias("b"))
+    if duplicates is not None:
+        rep = duplicates.select(F.col("qa_id").alias("_qa"), F.col("representative_qa_id").alias("_rep"))
+        for side in ("a", "b"):
+            edges = (edges.join(rep, F.col(side) == F.col("_qa"), "left")
+                     .withColumn(side, F.coalesce("_rep", side)).drop("_qa", "_rep"))
+    edges = edges.where(F.col("a") != F.col("b"))
+    both = edges.union(edges.select(F.col("b").alias("a"), F.col("a").alias("b"))).distinct().localCheckpoint()
+    labels = both.groupBy("a").agg(F.least(F.min("b"), F.col("a")).alias("group")).withColumnRenamed("a", "qa_id")
+    labels = labels.localCheckpoint()
+    for _ in range(hops):
+        spread = (both.join(labels.withColumnRenamed("qa_id", "a"), "a")
+                  .groupBy(F.col("b").alias("qa_id")).agg(F.min("group").alias("_new")))
+        updated = (labels.join(spread, "qa_id", "left")
+                   .select("qa_id", F.least("group", F.coalesce("_new", "group")).alias("group")).localCheckpoint())
+        changed = updated.join(labels.withColumnRenamed("group", "_old"), "qa_id").where(
+            F.col("group") != F.col("_old")).limit(1).count()
+        labels = updated
+        if not changed:
+            break
+    return labels
+
+
+def _reasons_frame(flagged: DataFrame, filters: FilterConfig) -> DataFrame:
+    out_schema = pa.schema([("language", pa.string()), ("query_id", pa.string()), ("doc_id", pa.string()),
+                            ("reason", pa.string())])
+
+    def apply(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            flags = {name: batch.column(name).fill_null(False).to_numpy(zero_copy_only=False)
+                     for name in ("is_positive", "qrels_positive", "same_answer", "duplicate_of_positive",
+                                  "translation_of_positive")}
+            reasons = filter_reasons(
+                batch.column("teacher_score").to_numpy(zero_copy_only=False),
+                batch.column("positive_score").to_numpy(zero_copy_only=False),
+                **flags, config=filters)
+            yield pa.RecordBatch.from_arrays([batch.column("language"), batch.column("query_id"),
+                                              batch.column("doc_id"), pa.array(reasons.tolist(), pa.string())],
+                                             schema=out_schema)
+
+    return flagged.mapInArrow(apply, from_arrow_schema(out_schema))
+
+
+@dataclass
+class MiningResult:
+    hard_negatives: DataFrame
+    candidates: DataFrame
+    stats: StageStats
+    info: dict
+    persisted: list[DataFrame]
+
+    def summary(self) -> dict:
+        return self.stats.to_dict(**self.info)
+
+    def unpersist(self) -> None:
+        for df in self.persisted:
+            df.unpersist()
+
+
+def run_mining(corpus: DataFrame, queries: DataFrame, qrels: DataFrame | None = None,
+               duplicates: DataFrame | None = None, bitext: DataFrame | None = None,
+               config: MiningConfig = MiningConfig()) -> MiningResult:
+    """Mine hard negatives for the `query_split` queries of the benchmarks; counts are exact (from the data)."""
+    spark = corpus.sparkSession
+    partitions = config.encode_partitions or max(1, 2 * spark.sparkContext.defaultParallelism)
+    persisted: list[DataFrame] = []
+
+    def keep(df: DataFrame) -> DataFrame:
+        df = df.persist(StorageLevel.MEMORY_AND_DISK)
+        persisted.append(df)
+        return df
+
+    all_queries = queries.where(F.col("split") == config.query_split)
+    by_language = {r["language"]: r["count"] for r in all_queries.groupBy("language").count().collect()}
+    selected = sorted(set(config.languages) & set(by_language) if config.languages else by_language)
+    corpus = corpus.where(F.col("split").isin(list(config.corpus_splits)) & F.col("language").isin(selected))
+    docs = keep(prepare_docs(corpus, config, partitions))
+    # a query's positive is its own answer: d_ + qa_id (build_benchmarks.benchmark), in the corpus of the same split
+    wanted = (all_queries.where(F.col("language").isin(selected))
+              .withColumn("positive_id", F.concat(F.lit("d_"), "qa_id")))
+    with_positive = wanted.join(docs.select(F.col("doc_id").alias("positive_id")), "positive_id", "left_semi")
+    prepared = keep(prepare_queries(with_positive, config, partitions)
+                    .join(with_positive.select("query_id", "positive_id"), "query_id"))
+    dfs = document_frequency(corpus)
+    terms = query_term_frequencies(prepared.select("language", "query_id", "terms"), dfs)
+    searchable = prepared.drop("terms").join(terms.drop("language"), "query_id")
+    plans = plan_languages(docs, prepared, config)
+
+    hits = search_hits(docs, searchable, plans, config)
+    candidates = keep(merge_hits(hits, config.recall))
+
+    # teacher scores of every candidate and every positive
+    positives = prepared.select("query_id", F.col("positive_id").alias("doc_id"))
+    if config.teacher:
+        pairs = candidates.select("query_id", "doc_id").union(positives).distinct()
+        scored = keep(cross_encoder_scores(pairs, prepared, docs, config, partitions))
+        positive_scores = scored.join(positives, ["query_id", "doc_id"], "left_semi")
+        candidate_scores = candidates.join(scored, ["query_id", "doc_id"])
+    else:
+        positive_scores = keep(vector_pair_scores(positives, prepared, docs))
+        candidate_scores = candidates.withColumn("teacher_score", F.col("cosine"))
+
+    # identity flags: qrels, answer key, duplicate representative, translation group
+    doc_info = docs.select("doc_id", "qa_id", "answer_key")
+    if duplicates is not None:
+        reps = duplicates.select(F.col("qa_id").alias("_qa"), F.col("representative_qa_id").alias("_rep"))
+        doc_info = (doc_info.join(reps, F.col("qa_id") == F.col("_qa"), "left")
+                    .withColumn("dup_group", F.coalesce("_rep", "qa_id")).drop("_qa", "_rep"))
+    else:
+        doc_info = doc_info.withColumn("dup_group", F.col("qa_id"))
+    groups = translation_groups(bitext, duplicates, config.translation_hops)
+    if groups is not None:
+        doc_info = (doc_info.join(groups.withColumnRenamed("qa_id", "dup_group"), "dup_group", "left")
+                    .withColumn("trans_group", F.coalesce("group", "dup_group")).drop("group"))
+    else:
+        doc_info = doc_info.withColumn("trans_group", F.col("dup_group"))
+    doc_info = keep(doc_info)
+    query_info = (positives.withColumnRenamed("doc_id", "positive_id")
+                  .join(positive_scores.select("query_id", F.col("teacher_score").alias("positive_score")), "query_id")
+                  .join(doc_info.select(F.col("doc_id").alias("positive_id"), F.col("answer_key").alias("p_key"),
+                                        F.col("dup_group").alias("p_dup"), F.col("trans_group").alias("p_trans")),
+                        "positive_id"))
+    flagged = (candidate_scores.join(query_info, "query_id")
+               .join(doc_info.select("doc_id", "answer_key", "dup_group", "trans_group"), "doc_id"))
+    if qrels is not None:
+        judged = qrels.select("query_id", "doc_id", F.lit(True).alias("qrels_positive")).distinct()
+        flagged = flagged.join(judged, ["query_id", "doc_id"], "left")
+    else:
+        flagged = flagged.withColumn("qrels_positive", F.lit(False))
+    flagged = flagged.select(
+        "language", "query_id", "doc_id", "teacher_score", "positive_score",
+        (F.col("doc_id") == F.col("positive_id")).alias("is_positive"),
+        F.coalesce("qrels_positive", F.lit(False)).alias("qrels_positive"),
+        (F.col("answer_key") == F.col("p_key")).alias("same_answer"),
+        (F.col("dup_group") == F.col("p_dup")).alias("duplicate_of_positive"),
+        (F.col("trans_group") == F.col("p_trans")).alias("translation_of_positive"),
+    )
+    reasons = _reasons_frame(flagged, config.filters)
+
+    # selection among the rest: skip range_min, keep num_negatives, by (teacher score desc, doc_id asc)
+    scored_candidates = (candidate_scores.join(reasons.drop("language"), ["query_id", "doc_id"])
+                         .join(query_info.select("query_id", "positive_score"), "query_id"))
+    f = config.filters
+    best_first = [F.col("teacher_score").desc(), F.col("doc_id")]
+    ranked = (scored_candidates.join(doc_info.select("doc_id", "answer_key"), "doc_id")
+              .withColumn("_open", F.col("reason").isNull()))
+    ranked = ranked.withColumn("_copy", F.row_number().over(
+        Window.partitionBy("query_id", "_open", "answer_key").orderBy(*best_first)) > 1)
+    ranked = ranked.withColumn("_pick", F.col("_open") & ~F.col("_copy"))
+    ranked = ranked.withColumn("_rank", F.when(F.col("_pick"), F.row_number().over(
+        Window.partitionBy("query_id", "_pick").orderBy(*best_first))))
+    final_reason = (F.when(~F.col("_open"), F.col("reason"))
+                    .when(F.col("_copy"), F.lit("duplicate_negative"))
+                    .when(F.col("_rank") <= f.range_min, F.lit("range_min"))
+                    .when(F.col("_rank") > f.range_min + f.num_negatives, F.lit("beyond_num_negatives")))
+    candidate_rows = keep(ranked.withColumn("reason", final_reason).select(
+        *load_schema("hard_negative_candidates").names))
+
+    negatives = (
+        candidate_rows.where(F.col("reason").isNull())
+        .join(docs.select("doc_id", "text"), "doc_id")
+        .groupBy("language", "query_id")
+        .agg(F.sort_array(F.collect_list(F.struct((-F.col("teacher_score")).alias("neg"), "doc_id", "text",
+                                                  "teacher_score", "source"))).alias("_n"))
+    )
+    hard = (
+        negatives.join(prepared.select("query_id", F.col("text").alias("query"), "positive_id"), "query_id")
+        .join(docs.select(F.col("doc_id").alias("positive_id"), F.col("text").alias("positive")), "positive_id")
+        .join(positive_scores.select("query_id", F.col("teacher_score").alias("positive_score")), "query_id")
+        .select("query_id", "language", "query", "positive_id", "positive",
+                F.col("positive_score").cast("float").alias("positive_score"),
+                F.col("_n.doc_id").cast("array<string>").alias("negative_ids"),
+                F.col("_n.text").cast("array<string>").alias("negatives"),
+                F.col("_n.teacher_score").cast("array<float>").alias("negative_scores"),
+                F.col("_n.source").cast("array<string>").alias("negative_sources"))
+    )
+    hard = keep(hard.select(*load_schema("hard_negatives").names))
+
+    # exact counts, from the data: one aggregation per output
+    kept_by_language = {r["language"]: r["count"] for r in hard.groupBy("language").count().collect()}
+    by_reason_source = [(r["reason"], r["source"], r["count"])
+                        for r in candidate_rows.groupBy("reason", "source").count().collect()]
+    n_with_candidates = candidate_rows.select("query_id").distinct().count()
+    n_out = sum(kept_by_language.values())
+    n_prepared = sum(p.n_queries for p in plans.values())  # every prepared query has a positive, so docs
+    n_wanted = sum(by_language[lang] for lang in selected)
+    total = sum(by_language.values())
+    stats = StageStats(JOB)
+    stats.kept(n_out)
+    for reason, n in (("language_not_selected", total - n_wanted), ("positive_not_in_corpus", n_wanted - n_prepared),
+                      ("no_candidates", n_prepared - n_with_candidates),
+                      ("no_negatives_left", n_with_candidates - n_out)):
+        if n:
+            stats.drop(reason, n)
+    by_reason: dict[str | None, int] = {}
+    by_source: dict[str, int] = {}
+    for reason, source, count in by_reason_source:
+        by_reason[reason] = by_reason.get(reason, 0) + count
+        by_source[source] = by_source.get(source, 0) + count
+    n_candidates = sum(by_reason.values())
+    n_negatives = by_reason.get(None, 0)
+    info = {
+        "teacher": config.teacher_name, "encoder": config.encoder or "default", "k": config.recall.lexical_k,
+        "dense_k": config.recall.semantic_k, "bm25": vars(config.recall.bm25),
+        "filters": {k: v for k, v in vars(config.filters).items()}, "query_split": config.query_split,
+        "corpus_splits": list(config.corpus_splits), "languages": selected,
+        "shards": {lang: p.shards for lang, p in plans.items()},
+        "query_blocks": {lang: p.blocks for lang, p in plans.items()},
+        "corpus_docs": {lang: p.n_docs for lang, p in plans.items()},
+        "queries_out_by_language": dict(sorted(kept_by_language.items())),
+        "candidates": {"in": n_candidates, "out": n_negatives,
+                       "dropped": dict(sorted((r, n) for r, n in by_reason.items() if r is not None)),
+                       "by_source": dict(sorted(by_source.items()))},
+        "negatives_per_query": round(n_negatives / n_out, 2) if n_out else 0.0,
+    }
+    return MiningResult(hard_negatives=hard, candidates=candidate_rows, stats=stats, info=info, persisted=persisted)
+
+
+def export_triplets(hard: DataFrame, n: int) -> DataFrame:
+    """(anchor, positive, negative_1..n) for MultipleNegativesRankingLoss: queries with at least n negatives."""
+    return (hard.where(F.size("negatives") >= n)
+            .repartition("language").sortWithinPartitions("language", "query_id")
+            .select(F.col("query").alias("anchor"), "positive",
+                    *[F.col("negatives")[i].alias(f"negative_{i + 1}") for i in range(n)]))
+
+
+def export_marginmse(hard: DataFrame, n: int | None) -> DataFrame:
+    """(query, positive, negative, label = teacher(query, positive) - teacher(query, negative)) for MarginMSELoss:
+    one row per (query, negative), the first n negatives of each query (None: all)."""
+    pairs = F.arrays_zip(F.col("negatives").alias("negative"), F.col("negative_scores").alias("score"))
+    if n is not None:
+        pairs = F.slice(pairs, 1, n)
+    return (hard.repartition("language").sortWithinPartitions("language", "query_id")
+            .select("query", "positive", "positive_score", F.posexplode(pairs).alias("_pos", "_pair"))
+            .select("query", "positive", F.col("_pair.negative").alias("negative"),
+                    (F.col("positive_score") - F.col("_pair.score")).cast("float").alias("label")))
