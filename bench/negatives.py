@@ -93,12 +93,12 @@ def first_queries(queries: pa.Table, n: int) -> pa.Table:
 
 
 def library_throughput(data: dict[str, pa.Table], n: int, args, model) -> list[str]:
+    from faqmine.embedding.encode import EncodeConfig, encode_texts
     from faqmine.mine_negatives.negatives import (
         CrossEncoderTeacher,
         EncoderTeacher,
         bm25_hits,
         dense_hits,
-        encode_with_prompt,
         pair_scores,
     )
     from faqmine.search.lexical import CorpusBM25, corpus_stats, document_frequencies, query_terms, tokenize_many
@@ -118,10 +118,10 @@ def library_throughput(data: dict[str, pa.Table], n: int, args, model) -> list[s
         lexical = bm25_hits(index, terms, args.k)
         totals["lexical"] += time.perf_counter() - start
         start = time.perf_counter()
-        doc_vectors = encode_with_prompt(model, texts, "passage")
+        doc_vectors = encode_texts(model, texts, EncodeConfig(prompt_name="passage"))
         totals["docs"] += time.perf_counter() - start
         start = time.perf_counter()
-        query_vectors = encode_with_prompt(model, qs, "query")
+        query_vectors = encode_texts(model, qs, EncodeConfig(prompt_name="query"))
         hits = dense_hits(query_vectors, doc_vectors, args.k)
         totals["dense"] += time.perf_counter() - start
         q_idx = np.concatenate([lexical.query, hits.query])

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 from xquad_qas import xquad_pairs
 
-from faqmine.align_bitext.alignment import AlignConfig, align, margin_scores, mutual_best, neighbour_edges, top_k
+from faqmine.align_bitext.alignment import AlignConfig, align, margin_scores, mutual_best, neighbour_edges
 from faqmine.embedding.encode import (
     EncodeConfig,
     arrow_to_vectors,
@@ -20,6 +20,7 @@ from faqmine.embedding.encode import (
     vectors_to_arrow,
 )
 from faqmine.embedding.load import DEFAULT_ENCODER
+from faqmine.search.dense import top_k
 
 SITE = 8  # QAs per simulated site: consecutive XQuAD questions, mostly about one paragraph
 N = 32

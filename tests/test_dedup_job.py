@@ -16,9 +16,8 @@ from xquad_qas import table_of, write_table, xquad_pairs
 
 from faqmine.core.schemas import load_schema
 from faqmine.core.stats import check_balance
-from faqmine.dedup.features import DedupConfig
+from faqmine.dedup.features import DedupConfig, features_batch
 from faqmine.dedup.shingles import jaccard, qa_shingle_sets, qa_shingles
-from faqmine.spark.dedup import features_batch
 
 pytestmark = pytest.mark.spark
 REPO = Path(__file__).resolve().parents[1]

@@ -155,7 +155,7 @@ def test_model_is_loaded_once_per_process():
 
 
 def test_clean_langid_batch_without_spark(identifier):
-    from faqmine.spark.clean_langid import REASON_COLUMN, clean_langid_batch, output_schema
+    from faqmine.clean_langid.batch import REASON_COLUMN, clean_langid_batch, output_schema
 
     en = xquad_pairs("en")[0]
     th = xquad_pairs("th")[0]

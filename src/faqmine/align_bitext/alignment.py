@@ -22,6 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from faqmine.core.options import option
+from faqmine.search.dense import top_k
+
 METHODS = ("cosine", "margin")
 # Calibrated on the simulator's translation truth with multilingual-e5-small (bench/quality_bitext.py).
 DEFAULT_METHOD = "margin"
@@ -33,9 +36,12 @@ DEFAULT_K = 4
 class AlignConfig:
     """Which score decides, the threshold it must reach, and k for candidates and margins."""
 
-    method: str = DEFAULT_METHOD
-    threshold: float | None = None  # None: DEFAULT_THRESHOLDS[method]
-    k: int = DEFAULT_K
+    method: str = option(DEFAULT_METHOD, choices=METHODS,
+                         help="score that decides: cosine, or ratio margin over the k nearest neighbours")
+    threshold: float | None = option(None, help="minimum score of a kept pair (default: " + ", ".join(
+        f"{m} {t}" for m, t in DEFAULT_THRESHOLDS.items()) + ", calibrated for the default encoder; recalibrate "
+        "with bench/quality_bitext.py for another)")
+    k: int = option(DEFAULT_K, help="nearest neighbours for candidates and margins")
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -46,19 +52,6 @@ class AlignConfig:
     @property
     def min_score(self) -> float:
         return DEFAULT_THRESHOLDS[self.method] if self.threshold is None else self.threshold
-
-
-def top_k(queries: np.ndarray, base: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """(scores, indices), each (len(queries), min(k, len(base))): exact inner-product search with faiss."""
-    import faiss
-
-    kk = min(k, len(base))
-    if kk == 0 or len(queries) == 0:
-        return np.zeros((len(queries), kk), np.float32), np.zeros((len(queries), kk), np.int64)
-    index = faiss.IndexFlatIP(base.shape[1])
-    index.add(np.ascontiguousarray(base, dtype=np.float32))
-    scores, idx = index.search(np.ascontiguousarray(queries, dtype=np.float32), kk)
-    return scores, idx
 
 
 @dataclass

@@ -18,6 +18,8 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from faqmine.core.options import option
+
 DEFAULT_FRACTIONS: tuple[tuple[str, float], ...] = (("train", 0.8), ("dev", 0.1), ("test", 0.1))
 _SEP = "\x1f"
 _SCALE = float(2**64)
@@ -27,8 +29,11 @@ _SCALE = float(2**64)
 class SplitConfig:
     """Target share of domains per split (in this order) and the seed of the assignment."""
 
-    fractions: tuple[tuple[str, float], ...] = DEFAULT_FRACTIONS
-    seed: int = 0
+    fractions: tuple[tuple[str, float], ...] = option(
+        DEFAULT_FRACTIONS, flag="--splits", parse=lambda text: parse_fractions(text), metavar="NAME=SHARE,...",
+        format=lambda fractions: ",".join(f"{name}={share}" for name, share in fractions),
+        help="target share of domains per split")
+    seed: int = option(0, help="seed of the domain -> split assignment")
 
     def __post_init__(self) -> None:
         names = [name for name, _ in self.fractions]

@@ -23,6 +23,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from faqmine.core.options import option
 from faqmine.core.text import collapse_whitespace
 
 DROP_REASONS = (
@@ -38,15 +39,16 @@ DROP_REASONS = (
 class CleaningConfig:
     """The cleaning rules' thresholds and switches (the one place to change them)."""
 
-    min_question_chars: int = 10
-    min_answer_chars: int = 30
-    max_answer_line_breaks: int = 10  # drop answers holding this many line breaks or more
-    drop_answer_questions: bool = True
-    drop_question_equals_answer: bool = True
-    strip_labels: bool = True  # leading Q:/A:/numbering
-    strip_wrapping_quotes: bool = True
-    remove_emojis: bool = True
-    remove_control_chars: bool = True
+    min_question_chars: int = option(10, help="shorter questions are dropped")
+    min_answer_chars: int = option(30, help="shorter answers are dropped")
+    max_answer_line_breaks: int = option(10, help="answers holding this many line breaks or more are dropped")
+    drop_answer_questions: bool = option(True, flag="--keep-answer-questions",
+                                         help="keep answers that end with a question mark")
+    drop_question_equals_answer: bool = option(True, cli=False)
+    strip_labels: bool = option(True, cli=False)  # leading Q:/A:/numbering
+    strip_wrapping_quotes: bool = option(True, cli=False)
+    remove_emojis: bool = option(True, cli=False)
+    remove_control_chars: bool = option(True, cli=False)
 
 
 @dataclass(frozen=True)

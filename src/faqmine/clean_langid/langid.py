@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from faqmine.core.langcodes import normalize_language, script_of
+from faqmine.core.options import option
 
 DEFAULT_MODEL_ENV = "FAQMINE_LID_MODEL"
 EVIDENCE_DECLARED = "declared"
@@ -52,13 +53,19 @@ def default_model_path() -> Path:
 class LangIdConfig:
     """The knobs of language identification (the one place to change them)."""
 
-    model_path: str = ""  # empty: default_model_path()
-    top_k: int = 10  # at most 8 labels can score >= 0.12, so 10 always holds every usable piece of evidence
-    evidence_threshold: float = 0.12
-    model_threshold: float = 0.25
-    use_title: bool = True
-    use_declared: bool = True
-    use_url: bool = True
+    model_path: str = option("", flag="--lid-model", metavar="PATH",
+                             help="fastText LID model (lid.176.ftz, lid.176.bin or any fastText LID model); "
+                             "empty: the packaged models/lid.176.ftz")
+    # at most 8 labels can score >= 0.12, so 10 always holds every usable piece of evidence
+    top_k: int = option(10, flag="--lid-top-k", help="labels read per prediction")
+    evidence_threshold: float = option(0.12, help="accept the page's declared or URL language if its fastText "
+                                       "score reaches this")
+    model_threshold: float = option(0.25, help="otherwise accept the top label if its score reaches this, else "
+                                    "drop as language_uncertain")
+    use_title: bool = option(True, flag="--no-title", help="predict on question + answer only, not the page title")
+    use_declared: bool = option(True, flag="--no-page-evidence",
+                                help="ignore the declared and URL languages: the top label decides")
+    use_url: bool = option(True, cli=False)  # set with use_declared by --no-page-evidence
 
     def resolved_model_path(self) -> str:
         return str(Path(self.model_path) if self.model_path else default_model_path())

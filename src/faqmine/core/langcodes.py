@@ -44,7 +44,6 @@ _ISO1_TO_3 = {
     "ty": "tah", "ug": "uig", "uk": "ukr", "ur": "urd", "uz": "uzb", "ve": "ven", "vi": "vie", "vo": "vol",
     "wa": "wln", "wo": "wol", "xh": "xho", "yi": "yid", "yo": "yor", "za": "zha", "zh": "zho", "zu": "zul",
 }
-ISO639_1 = frozenset(_ISO1_TO_3) | {"bh"}  # bh: Bihari, a 639-1 collective code lid.176 predicts
 
 _TO_CONVENTION: dict[str, str] = {three: one for one, three in _ISO1_TO_3.items()}
 _TO_CONVENTION.update({
@@ -98,8 +97,6 @@ _SCRIPT_BY_NAME = {
     "CHEROKEE": "Cher", "TIFINAGH": "Tfng", "CANADIAN": "Cans", "JAVANESE": "Java", "BALINESE": "Bali",
     "SUNDANESE": "Sund", "BOPOMOFO": "Bopo", "YI": "Yiii", "NKO": "Nkoo", "OL": "Olck",
 }
-# Scripts written without spaces between words (character n-grams are the unit there).
-NO_SPACE_SCRIPTS = frozenset({"Hani", "Jpan", "Hira", "Kana", "Thai", "Laoo", "Khmr", "Mymr", "Tibt", "Bopo", "Yiii"})
 
 
 @lru_cache(maxsize=65536)

@@ -27,7 +27,10 @@ from dataclasses import dataclass, field
 from functools import cache
 
 import numpy as np
+import pyarrow as pa
 
+from faqmine.core.options import option
+from faqmine.core.schemas import load_schema
 from faqmine.dedup.minhash import MinHasher, band_keys, estimated_jaccard, lsh_params
 from faqmine.dedup.shingles import (
     ShingleConfig,
@@ -38,6 +41,7 @@ from faqmine.dedup.shingles import (
 )
 
 SCOPES = ("language", "global")
+GLOBAL_SCOPE = "*"  # the _scope value of every row when duplicates are sought across languages
 REPRESENTATIVE_ORDER = ("fetch_time", "url", "qa_id", "crawl", "warc_file", "warc_record_offset", "position")
 
 
@@ -45,17 +49,19 @@ REPRESENTATIVE_ORDER = ("fetch_time", "url", "qa_id", "crawl", "warc_file", "war
 class DedupConfig:
     """Near-duplicate detection knobs (the one place to change them)."""
 
-    threshold: float = 0.7  # Jaccard similarity of shingle sets at which two QAs are near duplicates
-    num_perm: int = 128
-    seed: int = 1
-    scope: str = "language"  # "language": duplicates only within one language (WebFAQ); "global": across all
+    threshold: float = option(0.7, help="Jaccard similarity of shingle sets at which two QAs are near duplicates")
+    num_perm: int = option(128, help="MinHash permutations")
+    seed: int = option(1, help="MinHash seed (datasketch's)")
+    scope: str = option("language", choices=SCOPES,
+                        help="compare QAs within each language (WebFAQ) or across the whole crawl")
     shingles: ShingleConfig = field(default_factory=ShingleConfig)
     # datasketch's _optimal_param weights. Every candidate is verified, so an LSH false positive costs one
     # comparison while a false negative is lost for good: weigh recall (at 0.7 / 2 x 128: 28 bands x 9 rows).
-    false_positive_weight: float = 0.2
-    false_negative_weight: float = 0.8
-    max_bucket_size: int = 100  # larger LSH buckets pair each member with its 100-200 neighbours only
-    checkpoint_every: int = 2  # connected-components rounds between checkpoints
+    false_positive_weight: float = option(0.2, cli=False)
+    false_negative_weight: float = option(0.8, cli=False)
+    max_bucket_size: int = option(100, help="LSH buckets larger than this are cut into blocks (pairs within and "
+                                  "between neighbours: each member meets its 100-200 neighbours only)")
+    checkpoint_every: int = option(2, help="connected-components rounds between checkpoints")
 
     def __post_init__(self) -> None:
         if self.scope not in SCOPES:
@@ -114,3 +120,40 @@ def qa_features(questions: Sequence[str], answers: Sequence[str], config: DedupC
         empty=np.fromiter((not q or not a for q, a in zip(question_sets, answer_sets, strict=True)), dtype=bool,
                           count=n),
     )
+
+
+def feature_schema() -> pa.Schema:
+    fields = [f.with_nullable(True) for f in load_schema("qa").arrow()]
+    return pa.schema(fields + [
+        pa.field("_scope", pa.string()),
+        pa.field("_exact_key", pa.string()),
+        pa.field("_signature", pa.list_(pa.int32())),
+        pa.field("_bands", pa.list_(pa.int64())),
+        pa.field("_char_ngrams", pa.bool_()),
+    ])
+
+
+def _list_array(matrix: np.ndarray, keep: np.ndarray | None = None) -> pa.ListArray:
+    """Rows of a 2-D array as an Arrow list array (rows where keep is False become empty lists)."""
+    n, width = matrix.shape
+    counts = np.full(n, width, dtype=np.int32) if keep is None else np.where(keep, width, 0).astype(np.int32)
+    offsets = np.concatenate(([0], np.cumsum(counts))).astype(np.int32)
+    values = matrix if keep is None else matrix[keep]
+    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(np.ascontiguousarray(values).ravel()))
+
+
+def features_batch(batch: pa.RecordBatch, config: DedupConfig) -> pa.RecordBatch:
+    """A qa batch with the columns dedup groups and joins on appended."""
+    schema = feature_schema()
+    feats = qa_features(batch.column("question").to_pylist(), batch.column("answer").to_pylist(), config)
+    n = batch.num_rows
+    scope = batch.column("language") if config.scope == "language" else pa.array([GLOBAL_SCOPE] * n, pa.string())
+    extra = {
+        "_scope": scope,
+        "_exact_key": pa.array(feats.exact_keys, pa.string()),
+        "_signature": _list_array(feats.signatures.view(np.int32)),
+        "_bands": _list_array(feats.bands, ~feats.empty),
+        "_char_ngrams": pa.array(feats.char_ngrams),
+    }
+    arrays = [extra[f.name] if f.name in extra else batch.column(f.name) for f in schema]
+    return pa.RecordBatch.from_arrays([a.cast(f.type) for a, f in zip(arrays, schema, strict=True)], schema=schema)

@@ -21,6 +21,8 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from faqmine.core.options import option
+
 _SEP = "\x1f"
 _NO_SPACE = re.compile(
     "[\u0e00-\u0eff\u0f00-\u0fff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff"
@@ -32,10 +34,10 @@ _NO_SPACE = re.compile(
 class ShingleConfig:
     """How a QA becomes a set of shingles (the one place to change it)."""
 
-    word_ngram: int = 3
-    char_ngram: int = 5
-    min_words: int = 8
-    no_space_share: float = 0.3
+    word_ngram: int = option(3, help="words per shingle")
+    char_ngram: int = option(5, help="characters per shingle of texts shingled by characters")
+    min_words: int = option(8, help="texts with fewer words are shingled by characters")
+    no_space_share: float = option(0.3, cli=False)  # texts with this share of no-space script: by characters
 
 
 class _PunctuationToSpace(dict):

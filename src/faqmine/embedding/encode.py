@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyarrow as pa
 
+from faqmine.core.options import option
 from faqmine.embedding.load import DEFAULT_ENCODER, ENV_VAR, load_encoder
 
 if TYPE_CHECKING:
@@ -34,13 +35,15 @@ _ENCODERS: dict[tuple[str, str | None], SentenceTransformer] = {}
 class EncodeConfig:
     """How texts are embedded: which model, which prompt, how many at a time."""
 
-    encoder: str | None = None  # sentence-transformers folder; None: $FAQMINE_ENCODER, else the packaged e5
-    device: str | None = None
-    prompt_name: str | None = "query"  # e5's symmetric-task prompt; skipped for models without it (LaBSE)
-    batch_size: int = 64
-    max_seq_length: int | None = 256  # tokens; longer answers are cut (None: the model's own limit)
-    question_weight: float = 0.5  # share of the question cosine in a QA's similarity
-    threads: int | None = None  # torch intra-op threads (None: torch's default)
+    encoder: str | None = option(None, metavar="PATH", help="sentence-transformers folder (LaBSE, bge-m3, ...); "
+                                 "default: $FAQMINE_ENCODER, else the packaged multilingual-e5-small under models/")
+    device: str | None = option(None, help="torch device of the encoder (cpu, cuda, ...)")
+    prompt_name: str | None = option("query", cli=False)  # e5's symmetric-task prompt; skipped for models without it
+    batch_size: int = option(64, help="encoder batch size")
+    max_seq_length: int | None = option(256, help="tokens per text given to the encoder (longer texts are cut)")
+    question_weight: float = option(0.5, help="share of the question cosine in a QA's similarity (the rest: the "
+                                    "answer's)")
+    threads: int | None = option(None, cli=False)  # torch intra-op threads (None: torch's default)
 
 
 def resolve_encoder_path(path: str | None) -> str:
@@ -66,8 +69,12 @@ def loaded_encoders() -> int:
     return len(_ENCODERS)
 
 
-def encode_texts(model: SentenceTransformer, texts: Sequence[str], config: EncodeConfig = EncodeConfig()) -> np.ndarray:
-    """Unit-length float32 embeddings, one row per text (an empty input gives shape (0, dim))."""
+def encode_texts(model: SentenceTransformer, texts: Sequence[str], config: EncodeConfig = EncodeConfig(),
+                 show_progress_bar: bool = False) -> np.ndarray:
+    """Unit-length float32 embeddings, one row per text (an empty input gives shape (0, dim)).
+
+    The config's prompt is used when the model has a prompt of that name; `max_seq_length` lowers
+    the model's limit (None keeps it)."""
     dimension = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
     dim = dimension()
     if not texts:
@@ -76,7 +83,7 @@ def encode_texts(model: SentenceTransformer, texts: Sequence[str], config: Encod
     if config.max_seq_length:
         model.max_seq_length = min(config.max_seq_length, model.max_seq_length or config.max_seq_length)
     vectors = model.encode(list(texts), prompt_name=prompt_name, batch_size=config.batch_size,
-                           normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+                           normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=show_progress_bar)
     return np.ascontiguousarray(vectors, dtype=np.float32)
 
 

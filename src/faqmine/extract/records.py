@@ -30,12 +30,11 @@ from datetime import datetime
 import pyarrow as pa
 from fastwarc import ArchiveIterator, WarcRecordType
 
-from faqmine.core.ids import qa_id
-from faqmine.core.schemas import load_schema
+from faqmine.core.rows import QARawRows
 from faqmine.core.stats import StageStats
 from faqmine.core.text import html_to_text, normalize_text
 from faqmine.core.timeouts import WorkTimeout, time_limit
-from faqmine.core.urls import clean_target_uri, registered_domain
+from faqmine.core.urls import clean_target_uri
 from faqmine.extract.charset import MAX_REPLACEMENT_SHARE, decode_html, looks_binary, replacement_share
 from faqmine.extract.gzip_check import tail_status
 from faqmine.extract.html_markup import MarkupOverLimit, read_markup
@@ -167,34 +166,11 @@ def _warcinfo_crawl(payload: bytes) -> str | None:
     return None
 
 
-class _RowBuffer:
-    """Column lists for one Arrow batch of qa_raw rows."""
-
-    def __init__(self) -> None:
-        self.schema = load_schema("qa_raw").arrow()
-        self.columns: dict[str, list] = {name: [] for name in self.schema.names}
-
-    def __len__(self) -> int:
-        return len(self.columns["qa_id"])
-
-    def add_page(self, result: PageResult, url: str, crawl: str, warc_file: str, offset: int,
-                 fetch_time: datetime | None) -> None:
-        domain = registered_domain(url)
-        for position, qa in enumerate(result.qas):
-            row = {
-                "qa_id": qa_id(url, qa.question, qa.answer), "question": qa.question, "answer": qa.answer,
-                "url": url, "domain": domain, "crawl": crawl, "warc_file": warc_file,
-                "warc_record_offset": offset, "fetch_time": fetch_time, "page_language": result.language,
-                "page_title": result.title, "page_description": result.description, "markup": qa.markup,
-                "position": position,
-            }
-            for name, value in row.items():
-                self.columns[name].append(value)
-
-    def flush(self) -> pa.RecordBatch:
-        batch = pa.RecordBatch.from_pydict(self.columns, schema=self.schema)
-        self.columns = {name: [] for name in self.schema.names}
-        return batch
+def _add_page(rows: QARawRows, result: PageResult, url: str, crawl: str, warc_file: str, offset: int,
+              fetch_time: datetime | None) -> None:
+    rows.add_page(url, ((qa.question, qa.answer, qa.markup) for qa in result.qas), crawl=crawl,
+                  warc_file=warc_file, offset=offset, fetch_time=fetch_time, language=result.language,
+                  title=result.title, description=result.description)
 
 
 def _record_date(record) -> datetime | None:
@@ -219,7 +195,7 @@ def extract_warc_file(
     file is known to end whole), so a partial record from a cut last gzip member is
     counted once, as `bad_gzip`, and emits nothing.
     """
-    rows = _RowBuffer()
+    rows = QARawRows()
     warcinfo_crawl: str | None = None
     pending: _RecordOutcome | None = None
     try:
@@ -263,7 +239,7 @@ class _RecordOutcome:
     def __init__(self, offset: int) -> None:
         self.offset = offset
         self.notes: list[tuple[str, object, int]] = []
-        self.page: tuple | None = None  # arguments of _RowBuffer.add_page when the record yielded QAs
+        self.page: tuple | None = None  # arguments of _add_page (after rows) when the record yielded QAs
 
     def drop(self, reason: str) -> None:
         self.notes.append(("drop", reason, 1))
@@ -277,7 +253,7 @@ class _RecordOutcome:
     def sample(self, message: str) -> None:
         self.notes.append(("sample", message, 1))
 
-    def commit(self, stats: StageStats, rows: _RowBuffer) -> None:
+    def commit(self, stats: StageStats, rows: QARawRows) -> None:
         for kind, arg, n in self.notes:
             if kind == "count":
                 stats.count(arg, n)
@@ -288,7 +264,7 @@ class _RecordOutcome:
             else:
                 stats.sample(arg)
         if self.page is not None:
-            rows.add_page(*self.page)
+            _add_page(rows, *self.page)
 
 
 def _fail_file(stats: StageStats, reason: str, uri: str, error: object) -> None:

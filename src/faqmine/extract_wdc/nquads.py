@@ -38,11 +38,9 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from faqmine.core.ids import qa_id
-from faqmine.core.schemas import load_schema
+from faqmine.core.rows import QARawRows
 from faqmine.core.stats import StageStats
 from faqmine.core.text import html_to_text
-from faqmine.core.urls import registered_domain
 from faqmine.extract.schemaorg import declared_language, faq_qas
 from faqmine.extract.warc_input import local_copy
 
@@ -185,32 +183,10 @@ def count_page(page: WdcPage, stats: StageStats) -> None:
     stats.count("qas_wdc", len(page.qas))
 
 
-class RowBuffer:
-    """Column lists for Arrow batches of qa_raw rows made from WDC pages."""
-
-    def __init__(self) -> None:
-        self.schema = load_schema("qa_raw").arrow()
-        self.columns: dict[str, list] = {name: [] for name in self.schema.names}
-
-    def __len__(self) -> int:
-        return len(self.columns["qa_id"])
-
-    def add_page(self, page: WdcPage, crawl: str, source_file: str) -> None:
-        domain = registered_domain(page.url)
-        for position, (question, answer) in enumerate(page.qas):
-            row = {
-                "qa_id": qa_id(page.url, question, answer), "question": question, "answer": answer,
-                "url": page.url, "domain": domain, "crawl": crawl, "warc_file": source_file,
-                "warc_record_offset": NO_OFFSET, "fetch_time": None, "page_language": page.language,
-                "page_title": None, "page_description": None, "markup": MARKUP, "position": position,
-            }
-            for name, value in row.items():
-                self.columns[name].append(value)
-
-    def flush(self) -> pa.RecordBatch:
-        batch = pa.RecordBatch.from_pydict(self.columns, schema=self.schema)
-        self.columns = {name: [] for name in self.schema.names}
-        return batch
+def add_wdc_page(rows: QARawRows, page: WdcPage, crawl: str, source_file: str) -> None:
+    """A WDC page's QAs as qa_raw rows: no offset, fetch time, title or description in a dump."""
+    rows.add_page(page.url, ((q, a, MARKUP) for q, a in page.qas), crawl=crawl, warc_file=source_file,
+                  offset=NO_OFFSET, fetch_time=None, language=page.language, title=None, description=None)
 
 
 def wdc_crawl(path: str, given: str | None) -> str:
@@ -286,12 +262,12 @@ def extract_wdc_file(uri: str, stats: StageStats, crawl: str | None = None,
         stats.drop("unreadable_file")
         stats.count("nquad_files_failed")
         stats.sample(f"{uri}: unreadable_file: {exc}")
-    rows = RowBuffer()
+    rows = QARawRows()
     crawl_id = wdc_crawl(uri, crawl)
     for url, quads in pages.items():
         page = read_page(url, quads)
         count_page(page, stats)
-        rows.add_page(page, crawl_id, uri)
+        add_wdc_page(rows, page, crawl_id, uri)
         if len(rows) >= batch_rows:
             yield rows.flush()
     if len(rows):

@@ -38,12 +38,14 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+from faqmine.core.options import option, optional_float
+from faqmine.embedding.encode import EncodeConfig, encode_texts
+from faqmine.search.dense import ExactIndex
 from faqmine.search.lexical import BM25Params, CorpusBM25, CorpusStats, query_terms, tokenize_many
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-SOURCES = ("bm25", "dense", "both")
 IDENTITY_REASONS = ("is_positive", "qrels_positive", "same_answer", "duplicate_of_positive", "translation_of_positive")
 SCORE_REASONS = ("absolute_margin", "relative_margin", "max_score", "min_score")
 SELECTION_REASONS = ("duplicate_negative", "range_min", "beyond_num_negatives")
@@ -57,11 +59,11 @@ DEFAULT_K = 200  # WebFAQ 2.0: BM25 top-200
 class RecallConfig:
     """How many candidates each retriever contributes, and BM25's knobs."""
 
-    k: int = DEFAULT_K  # lexical top-k and dense top-k (0 switches a retriever off)
-    dense_k: int | None = None  # None: k
+    k: int = option(DEFAULT_K, help="BM25 top-k per query (and dense, unless --dense-k); 0 switches BM25 off")
+    dense_k: int | None = option(None, help="dense top-k per query (default: --k)")
     bm25: BM25Params = field(default_factory=BM25Params)
-    dense_slack: int = 16  # extra faiss hits re-scored exactly before the top-k is cut
-    query_chunk: int = 256  # queries per sparse product (bounds memory: chunk x shard documents)
+    dense_slack: int = option(16, cli=False)  # extra faiss hits re-scored exactly before the top-k is cut
+    query_chunk: int = option(256, cli=False)  # queries per sparse product (bounds memory: chunk x shard documents)
 
     def __post_init__(self) -> None:
         if self.k < 0 or (self.dense_k is not None and self.dense_k < 0):
@@ -87,12 +89,15 @@ class FilterConfig:
     TopK-PercPos (95%) that sentence-transformers recommends.
     """
 
-    absolute_margin: float | None = None
-    relative_margin: float | None = 0.05
-    max_score: float | None = None
-    min_score: float | None = None
-    num_negatives: int = DEFAULT_K
-    range_min: int = 0
+    absolute_margin: float | None = option(None, parse=optional_float,
+                                           help="drop a candidate if its score + margin > the positive's")
+    relative_margin: float | None = option(0.05, parse=optional_float,
+                                           help="drop a candidate if its score > positive - |positive| * margin")
+    max_score: float | None = option(None, parse=optional_float, help="drop a candidate scoring above this")
+    min_score: float | None = option(None, parse=optional_float,
+                                     help="drop a candidate scoring below this (too easy)")
+    num_negatives: int = option(DEFAULT_K, help="negatives kept per query, best teacher score first")
+    range_min: int = option(0, help="skip this many best remaining candidates")
 
     def __post_init__(self) -> None:
         if self.num_negatives < 1:
@@ -172,18 +177,15 @@ def bm25_hits(index: CorpusBM25, queries_terms: Sequence[Sequence[str]], k: int,
 
 def dense_hits(queries: np.ndarray, docs: np.ndarray, k: int, slack: int = 16) -> Hits:
     """Each query's k best documents by exact inner product (faiss finds them, `pair_scores` scores them)."""
-    import faiss
-
     n = len(docs)
     if k <= 0 or n == 0 or len(queries) == 0:
         return _concat([], "dense")
-    index = faiss.IndexFlatIP(docs.shape[1])
-    index.add(np.ascontiguousarray(docs, dtype=np.float32))
+    index = ExactIndex(docs)
     parts = []
     pending = np.arange(len(queries))
     depth = min(n, k + slack)
     while len(pending):
-        _, found = index.search(np.ascontiguousarray(queries[pending], dtype=np.float32), depth)
+        _, found = index.search(queries[pending], depth)
         widen = []
         for row, q in enumerate(pending):
             ids = found[row][found[row] >= 0]
@@ -250,15 +252,6 @@ class Teacher(Protocol):
     def score(self, queries: Sequence[str], documents: Sequence[str]) -> np.ndarray: ...
 
 
-def encode_with_prompt(model: SentenceTransformer, texts: Sequence[str], prompt_name: str, batch_size: int = 64,
-                       max_seq_length: int | None = 256) -> np.ndarray:
-    """Unit vectors of texts with the model's prompt of that name (none when the model has no such prompt)."""
-    from faqmine.embedding.encode import EncodeConfig, encode_texts
-
-    return encode_texts(model, texts, EncodeConfig(prompt_name=prompt_name, batch_size=batch_size,
-                                                   max_seq_length=max_seq_length))
-
-
 class EncoderTeacher:
     """The bi-encoder's cosine (query prompt for the query, passage prompt for the document); the offline default."""
 
@@ -269,8 +262,9 @@ class EncoderTeacher:
     def score(self, queries: Sequence[str], documents: Sequence[str]) -> np.ndarray:
         unique_q = list(dict.fromkeys(queries))
         unique_d = list(dict.fromkeys(documents))
-        q = encode_with_prompt(self.model, unique_q, QUERY_PROMPT, self.batch_size, self.max_seq_length)
-        d = encode_with_prompt(self.model, unique_d, DOCUMENT_PROMPT, self.batch_size, self.max_seq_length)
+        q, d = (encode_texts(self.model, texts, EncodeConfig(prompt_name=prompt, batch_size=self.batch_size,
+                                                             max_seq_length=self.max_seq_length))
+                for texts, prompt in ((unique_q, QUERY_PROMPT), (unique_d, DOCUMENT_PROMPT)))
         q_pos = {t: i for i, t in enumerate(unique_q)}
         d_pos = {t: i for i, t in enumerate(unique_d)}
         return pair_scores(q[[q_pos[t] for t in queries]], d[[d_pos[t] for t in documents]])

@@ -1,10 +1,9 @@
 """Dense retrieval: embed queries and documents with a sentence-transformers model, search with faiss.
 
 Queries get the model's query prompt and documents its passage/document prompt when the
-model defines them (e5: "query: " / "passage: "), the same prompts training used. Vectors
-are unit length and searched exactly (`IndexFlatIP`: inner product = cosine), so results
-do not depend on index parameters. `EmbeddingCache` embeds each distinct text once per
-role, however many tasks share it.
+model defines them (e5: "query: " / "passage: "), the same prompts training used; encoding
+and the exact search are the stages' own (faqmine.embedding.encode, faqmine.search.dense).
+`EmbeddingCache` embeds each distinct text once per role, however many tasks share it.
 """
 
 from __future__ import annotations
@@ -14,21 +13,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from faqmine.embedding.encode import EncodeConfig, encode_texts
+from faqmine.search.dense import prompt_name, top_k
+
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 Run = dict[str, dict[str, float]]
-QUERY_PROMPTS = ("query",)
-DOCUMENT_PROMPTS = ("passage", "document")
-
-
-def prompt_name(model: SentenceTransformer, role: str) -> str | None:
-    """The model's prompt name for `role` ("query" or "document"), or None when it has none."""
-    prompts = getattr(model, "prompts", None) or {}
-    for name in QUERY_PROMPTS if role == "query" else DOCUMENT_PROMPTS:
-        if name in prompts:
-            return name
-    return None
 
 
 def prompt_text(model: SentenceTransformer, role: str) -> str | None:
@@ -38,12 +29,9 @@ def prompt_text(model: SentenceTransformer, role: str) -> str | None:
 
 def encode(model: SentenceTransformer, texts: Sequence[str], role: str, batch_size: int = 64,
            show_progress_bar: bool = False) -> np.ndarray:
-    """Unit-length float32 vectors, one row per text."""
-    if not texts:
-        return np.zeros((0, model.get_sentence_embedding_dimension()), dtype=np.float32)
-    vectors = model.encode(list(texts), prompt_name=prompt_name(model, role), batch_size=batch_size,
-                           normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=show_progress_bar)
-    return np.ascontiguousarray(vectors, dtype=np.float32)
+    """Unit-length float32 vectors, one row per text, with the model's prompt for `role`."""
+    config = EncodeConfig(prompt_name=prompt_name(model, role), batch_size=batch_size, max_seq_length=None)
+    return encode_texts(model, texts, config, show_progress_bar=show_progress_bar)
 
 
 class EmbeddingCache:
@@ -76,14 +64,9 @@ class EmbeddingCache:
 def search(query_ids: Sequence[str], query_vectors: np.ndarray, doc_ids: Sequence[str], doc_vectors: np.ndarray,
            k: int = 100) -> Run:
     """Exact inner-product search of every query against the pool; top-k per query."""
-    import faiss
-
     if not query_ids or not doc_ids:
         return {q: {} for q in query_ids}
-    index = faiss.IndexFlatIP(doc_vectors.shape[1])
-    index.add(np.ascontiguousarray(doc_vectors, dtype=np.float32))
-    k = min(k, len(doc_ids))
-    scores, idx = index.search(np.ascontiguousarray(query_vectors, dtype=np.float32), k)
+    scores, idx = top_k(query_vectors, doc_vectors, k)
     run: Run = {}
     for row, qid in enumerate(query_ids):
         run[qid] = {doc_ids[j]: float(s) for j, s in zip(idx[row].tolist(), scores[row].tolist(), strict=True)

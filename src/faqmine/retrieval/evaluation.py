@@ -34,7 +34,6 @@ from faqmine.retrieval.tasks import TaskSet
 
 Run = dict[str, dict[str, float]]
 GROUPS = ("trained", "zero-shot", "mixed")
-AGGREGATES = ("all", *GROUPS)
 PER_QUERY_COLUMNS = ["strategy", "task", "language_pair", "query_language", "doc_language", "language_group",
                      "query_id", "metric", "value"]
 

@@ -34,6 +34,8 @@ import numpy as np
 import scipy.sparse as sp
 from bm25s.scoring import _select_idf_scorer, _select_tfc_scorer
 
+from faqmine.core.options import option
+
 # Scripts written without spaces between words: character bigrams.
 _NO_SPACE_RANGES = (
     "\u0e00-\u0eff"  # Thai, Lao
@@ -45,7 +47,6 @@ _NO_SPACE_RANGES = (
     "\U00020000-\U0003134f"  # Han extensions
 )
 _NO_SPACE_RUN = re.compile(f"[{_NO_SPACE_RANGES}]+")
-NO_SPACE_LANGUAGES = frozenset({"zh", "ja", "th", "lo", "km", "my", "bo"})  # what the script rule gives them
 METHODS = ("lucene", "robertson", "atire")  # bm25s variants that need no non-occurrence term
 
 
@@ -108,9 +109,9 @@ def document_frequencies(docs_tokens: Iterable[Sequence[str]]) -> Counter:
 class BM25Params:
     """bm25s' knobs (its defaults)."""
 
-    k1: float = 1.5
-    b: float = 0.75
-    method: str = "lucene"
+    k1: float = option(1.5, flag="--bm25-k1")
+    b: float = option(0.75, flag="--bm25-b")
+    method: str = option("lucene", flag="--bm25-method", choices=METHODS, help="bm25s scoring variant")
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:

@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -35,6 +36,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
 
 from faqmine.align_bitext.alignment import AlignConfig, neighbour_edges
+from faqmine.core.options import option
 from faqmine.core.schemas import load_schema
 from faqmine.core.stats import StageStats
 from faqmine.embedding.encode import (
@@ -44,8 +46,10 @@ from faqmine.embedding.encode import (
     encode_qa,
     get_encoder,
     peak_rss_mb,
+    resolve_encoder_path,
     vectors_to_arrow,
 )
+from faqmine.spark.stage import DatasetArg, Stage, StageOutput
 
 JOB = "align_bitext"
 STATS_COLUMN = "_stats_json"
@@ -66,8 +70,8 @@ class BitextConfig:
 
     encode: EncodeConfig = field(default_factory=EncodeConfig)
     align: AlignConfig = field(default_factory=AlignConfig)
-    chunk_size: int = 2000  # QAs of one (site, language) per search group
-    encode_partitions: int | None = None  # None: twice the default parallelism
+    chunk_size: int = option(2000, help="QAs of one site and language per search task")
+    encode_partitions: int | None = option(None, help="tasks that encode (default: twice the default parallelism)")
 
 
 @dataclass
@@ -264,3 +268,24 @@ def run_bitext(qa_dedup: DataFrame, config: BitextConfig = BitextConfig()) -> Bi
         info["texts_per_task_second"] = round(encoded.texts / encoded.seconds, 1)
     return BitextResult(bitext=bitext, stats=stats, info=info, persisted=[qas, encoded.persisted, bitext])
 
+
+
+class AlignBitext(Stage):
+    """`qa_dedup` -> `bitext`: same-site QA pairs in two languages that match."""
+
+    name, config_type = JOB, BitextConfig
+    description = "Mine bilingual QA pairs within each site of qa_dedup into bitext."
+    inputs = (DatasetArg("input", "qa_dedup", "qa_dedup dataset folder"),)
+    outputs = (DatasetArg("output", "bitext", "bitext dataset folder to write (replaced atomically)"),)
+
+    def configure(self, args, parser) -> BitextConfig:
+        config = super().configure(args, parser)
+        encoder = resolve_encoder_path(config.encode.encoder)  # here: executors need not share the driver's env
+        if not Path(encoder).is_dir():
+            parser.error(f"no encoder folder at {encoder} (build the default one with `make setup`)")
+        return replace(config, encode=replace(config.encode, encoder=encoder))
+
+    def run(self, spark, inputs, config, args) -> StageOutput:
+        result = run_bitext(inputs["input"], config)
+        bitext = result.bitext.repartition("language_pair").sortWithinPartitions("language_pair", "pair_id")
+        return StageOutput(writes={"output": (bitext, result.summary())}, persisted=[result])

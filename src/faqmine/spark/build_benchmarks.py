@@ -16,19 +16,23 @@ queries, qrels out = queries with `rows_out` judgements.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pyarrow as pa
 from pyspark import StorageLevel
-from pyspark.sql import DataFrame, Window
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
 
-from faqmine.build_benchmarks.benchmark import DOC_PREFIX, QUERY_PREFIX, answer_keys
+from faqmine.build_benchmarks.benchmark import DOC_PREFIX, QUERY_PREFIX, answer_keys, export_beir
 from faqmine.build_benchmarks.splits import SplitConfig, split_domains
+from faqmine.core.options import option
 from faqmine.core.schemas import load_schema
-from faqmine.core.stats import StageStats
+from faqmine.core.stats import StageStats, write_stats
+from faqmine.spark.datasets import local_path, replace_folder, write_dataset
+from faqmine.spark.stage import DatasetArg, Stage, StageOutput
 
 JOB = "build_benchmarks"
 _PLACED_SCHEMA = pa.schema([
@@ -40,9 +44,11 @@ _PLACED_SCHEMA = pa.schema([
 @dataclass(frozen=True)
 class BenchmarkConfig:
     splits: SplitConfig = field(default_factory=SplitConfig)
-    min_qas: int = 100  # languages with fewer QAs get no benchmark
-    languages: tuple[str, ...] | None = None  # only these (still subject to min_qas)
-    max_relevant: int = 100  # queries whose answer is shared by more documents are dropped
+    min_qas: int = option(100, help="build a benchmark for every language with at least this many QAs")
+    languages: tuple[str, ...] | None = option(None, metavar="LANG",
+                                               help="only these languages (still at least --min-qas QAs)")
+    max_relevant: int = option(100, help="drop queries whose answer text is shared by more documents than this")
+    export: bool = option(True, flag="--no-export", help="write the Parquet datasets only")
 
 
 @dataclass
@@ -59,6 +65,16 @@ class BenchmarksResult:
     def unpersist(self) -> None:
         for df in self.persisted:
             df.unpersist()
+
+
+def doc_id_column(qa_id: str) -> Column:
+    """faqmine.build_benchmarks.benchmark.doc_id as a Spark column."""
+    return F.concat(F.lit(DOC_PREFIX), qa_id)
+
+
+def query_id_column(qa_id: str) -> Column:
+    """faqmine.build_benchmarks.benchmark.query_id as a Spark column."""
+    return F.concat(F.lit(QUERY_PREFIX), qa_id)
 
 
 def _place(placed_input: DataFrame, splits: SplitConfig) -> DataFrame:
@@ -86,17 +102,17 @@ def run_benchmarks(qa_dedup: DataFrame, config: BenchmarkConfig = BenchmarkConfi
     )
 
     corpus = placed.select(
-        F.concat(F.lit(DOC_PREFIX), "qa_id").alias("doc_id"), "qa_id", F.col("page_title").alias("title"),
+        doc_id_column("qa_id").alias("doc_id"), "qa_id", F.col("page_title").alias("title"),
         F.col("answer").alias("text"), "domain", "language", "split",
     )
     query_rows = placed.where(F.col("_answer_docs") <= config.max_relevant)
     queries = query_rows.select(
-        F.concat(F.lit(QUERY_PREFIX), "qa_id").alias("query_id"), "qa_id", F.col("question").alias("text"),
+        query_id_column("qa_id").alias("query_id"), "qa_id", F.col("question").alias("text"),
         "domain", "language", "split",
     )
-    docs = placed.select("language", "answer_key", F.concat(F.lit(DOC_PREFIX), "qa_id").alias("doc_id"))
+    docs = placed.select("language", "answer_key", doc_id_column("qa_id").alias("doc_id"))
     qrels = (
-        query_rows.select("language", "answer_key", "split", F.concat(F.lit(QUERY_PREFIX), "qa_id").alias("query_id"))
+        query_rows.select("language", "answer_key", "split", query_id_column("qa_id").alias("query_id"))
         .join(docs, ["language", "answer_key"])
         .select("query_id", "doc_id", F.lit(1).cast("int").alias("score"), "language", "split")
     )
@@ -152,3 +168,32 @@ def run_benchmarks(qa_dedup: DataFrame, config: BenchmarkConfig = BenchmarkConfi
         corpus=frames["corpus"], queries=frames["queries"], qrels=frames["qrels"], corpus_stats=corpus_stats,
         queries_stats=queries_stats, qrels_stats=qrels_stats, info=info, persisted=[placed],
     )
+
+
+class BuildBenchmarks(Stage):
+    """`qa_dedup` -> benchmarks/{corpus,queries,qrels} (+ the BEIR export), written as one folder."""
+
+    name, config_type = JOB, BenchmarkConfig
+    description = ("Build per-language retrieval benchmarks (BEIR/MTEB layout) from qa_dedup, split by site so "
+                   "that no domain is in two splits.")
+    inputs = (DatasetArg("input", "qa_dedup", "qa_dedup dataset folder"),)
+    outputs = (DatasetArg("output", "benchmarks", "benchmarks folder to write (replaced atomically)"),)
+
+    def run(self, spark, inputs, config, args) -> StageOutput:
+        result = run_benchmarks(inputs["input"], config)
+        target = local_path(args.output)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.parent / f".{target.name}.tmp-{uuid.uuid4().hex[:12]}"
+        info = result.info
+        write_dataset(result.corpus, str(tmp / "corpus"), "benchmarks_corpus", result.corpus_stats.to_dict(**info))
+        write_dataset(result.queries, str(tmp / "queries"), "benchmarks_queries",
+                      result.queries_stats.to_dict(**info))
+        write_dataset(result.qrels, str(tmp / "qrels"), "benchmarks_qrels", result.qrels_stats.to_dict(**info))
+        summary = result.queries_stats.to_dict(**info, docs=result.corpus_stats.records_out,
+                                               qrels=result.qrels_stats.counters["rows_out"])
+        if config.export:
+            summary["export"] = export_beir(tmp, tmp / "export")
+        write_stats(tmp, summary)
+        replace_folder(tmp, target)
+        return StageOutput(writes={"output": (None, summary)}, written={"output": target},
+                           persisted=result.persisted)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import pyarrow as pa
 from pyspark import StorageLevel
@@ -19,73 +19,22 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
 
-from faqmine.clean_langid.cleaning import CleaningConfig, clean_qa
-from faqmine.clean_langid.langid import DROP_UNCERTAIN, LangIdConfig, load_identifier, qa_script
-from faqmine.clean_langid.langid import identify as identify_languages
+from faqmine.clean_langid.batch import (
+    EVIDENCE_COLUMN,
+    REASON_COLUMN,
+    REPAIRS_COLUMN,
+    clean_langid_batch,
+    output_schema,
+)
+from faqmine.clean_langid.cleaning import CleaningConfig
+from faqmine.clean_langid.langid import LangIdConfig, default_model_path, load_identifier
 from faqmine.core.schemas import load_schema
 from faqmine.core.stats import StageStats
+from faqmine.spark.stage import DatasetArg, Stage, StageOutput
 
 JOB = "clean_langid"
-REASON_COLUMN = "_drop_reason"
-EVIDENCE_COLUMN = "_evidence"
-REPAIRS_COLUMN = "_repairs"
 # A total order of qa rows (qa_id alone repeats when one page is captured twice) for reproducible files.
 OUTPUT_ORDER = ("language", "qa_id", "crawl", "warc_file", "warc_record_offset", "position")
-
-
-def output_schema() -> pa.Schema:
-    """qa's columns (nullable: dropped rows carry no language) plus the bookkeeping columns."""
-    fields = [f.with_nullable(True) for f in load_schema("qa").arrow()]
-    return pa.schema(fields + [pa.field(REASON_COLUMN, pa.string()), pa.field(EVIDENCE_COLUMN, pa.string()),
-                               pa.field(REPAIRS_COLUMN, pa.string())])
-
-
-def clean_langid_batch(batch: pa.RecordBatch, cleaning: CleaningConfig, langid: LangIdConfig) -> pa.RecordBatch:
-    """One qa_raw batch -> the same rows with cleaned texts, language columns and a drop reason."""
-    schema = output_schema()
-    n = batch.num_rows
-    questions, answers, reasons, repairs = [], [], [], []
-    for q, a in zip(batch.column("question").to_pylist(), batch.column("answer").to_pylist(), strict=True):
-        cleaned = clean_qa(q or "", a or "", cleaning)
-        questions.append(cleaned.question)
-        answers.append(cleaned.answer)
-        reasons.append(cleaned.drop_reason)
-        repairs.append(",".join(cleaned.repairs) or None)
-    language: list[str | None] = [None] * n
-    score: list[float | None] = [None] * n
-    script: list[str | None] = [None] * n
-    evidence: list[str | None] = [None] * n
-    kept = [i for i in range(n) if reasons[i] is None]
-    if kept:
-        titles = batch.column("page_title").to_pylist()
-        declared = batch.column("page_language").to_pylist()
-        urls = batch.column("url").to_pylist()
-        decisions = identify_languages(
-            load_identifier(langid.resolved_model_path()),
-            [questions[i] for i in kept],
-            [answers[i] for i in kept],
-            [titles[i] for i in kept],
-            [declared[i] for i in kept],
-            [urls[i] for i in kept],
-            langid,
-        )
-        for i, decision in zip(kept, decisions, strict=True):
-            score[i] = decision.score
-            if decision.language is None:
-                reasons[i] = DROP_UNCERTAIN
-                continue
-            language[i] = decision.language
-            evidence[i] = decision.evidence
-            script[i] = qa_script(questions[i], answers[i])
-    computed = {
-        "question": questions, "answer": answers, "language": language, "language_score": score, "script": script,
-        REASON_COLUMN: reasons, EVIDENCE_COLUMN: evidence, REPAIRS_COLUMN: repairs,
-    }
-    arrays = [
-        pa.array(computed[f.name], type=f.type) if f.name in computed else batch.column(f.name).cast(f.type)
-        for f in schema
-    ]
-    return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
 @dataclass
@@ -132,3 +81,32 @@ def run_clean_langid(
     ordered = dict(sorted(by_language.items(), key=lambda kv: (-kv[1], kv[0])))
     qa = out.where(F.col(REASON_COLUMN).isNull()).select(*qa_names)
     return CleanLangIdResult(qa, stats, ordered, out)
+
+
+@dataclass(frozen=True)
+class CleanLangIdConfig:
+    """The stage's knobs: the cleaning rules, then language identification."""
+
+    cleaning: CleaningConfig = field(default_factory=CleaningConfig)
+    langid: LangIdConfig = field(default_factory=LangIdConfig)
+
+
+class CleanLangId(Stage):
+    """`qa_raw` -> `qa`: cleaning rules, then the language of every kept QA."""
+
+    name, config_type = JOB, CleanLangIdConfig
+    description = "Clean qa_raw QA pairs and identify their language into qa."
+    inputs = (DatasetArg("input", "qa_raw", "qa_raw dataset folder"),)
+    outputs = (DatasetArg("output", "qa", "qa dataset folder to write (replaced atomically)"),)
+
+    def configure(self, args, parser) -> CleanLangIdConfig:
+        config = super().configure(args, parser)
+        langid = replace(config.langid, model_path=config.langid.model_path or str(default_model_path()),
+                         use_url=config.langid.use_declared)  # --no-page-evidence switches off both
+        return replace(config, langid=langid)
+
+    def run(self, spark, inputs, config, args) -> StageOutput:
+        result = run_clean_langid(inputs["input"], config.cleaning, config.langid)
+        summary = result.summary(lid_model=config.langid.model_path)
+        return StageOutput(writes={"output": (result.qa.sortWithinPartitions(*OUTPUT_ORDER), summary)},
+                           persisted=[result.persisted])

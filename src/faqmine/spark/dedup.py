@@ -23,11 +23,12 @@ Scope "language" (default, as WebFAQ) compares QAs of one language only; "global
 
 from __future__ import annotations
 
+import shutil
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-import numpy as np
 import pyarrow as pa
 from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, Window
@@ -36,51 +37,15 @@ from pyspark.sql.pandas.types import from_arrow_schema
 
 from faqmine.core.schemas import load_schema
 from faqmine.core.stats import StageStats
-from faqmine.dedup.features import REPRESENTATIVE_ORDER, DedupConfig, qa_features
+from faqmine.dedup.features import REPRESENTATIVE_ORDER, DedupConfig, feature_schema, features_batch
 from faqmine.spark.components import connected_components
+from faqmine.spark.datasets import local_path
+from faqmine.spark.stage import DatasetArg, Stage, StageOutput
 
 JOB = "dedup"
 NODE_SEP = "\x1f"
-GLOBAL_SCOPE = "*"
 # A total order of rows for reproducible files.
 OUTPUT_ORDER = ("language", "qa_id", "crawl", "warc_file", "warc_record_offset", "position")
-
-
-def feature_schema() -> pa.Schema:
-    fields = [f.with_nullable(True) for f in load_schema("qa").arrow()]
-    return pa.schema(fields + [
-        pa.field("_scope", pa.string()),
-        pa.field("_exact_key", pa.string()),
-        pa.field("_signature", pa.list_(pa.int32())),
-        pa.field("_bands", pa.list_(pa.int64())),
-        pa.field("_char_ngrams", pa.bool_()),
-    ])
-
-
-def _list_array(matrix: np.ndarray, keep: np.ndarray | None = None) -> pa.ListArray:
-    """Rows of a 2-D array as an Arrow list array (rows where keep is False become empty lists)."""
-    n, width = matrix.shape
-    counts = np.full(n, width, dtype=np.int32) if keep is None else np.where(keep, width, 0).astype(np.int32)
-    offsets = np.concatenate(([0], np.cumsum(counts))).astype(np.int32)
-    values = matrix if keep is None else matrix[keep]
-    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(np.ascontiguousarray(values).ravel()))
-
-
-def features_batch(batch: pa.RecordBatch, config: DedupConfig) -> pa.RecordBatch:
-    """A qa batch with the columns dedup groups and joins on appended."""
-    schema = feature_schema()
-    feats = qa_features(batch.column("question").to_pylist(), batch.column("answer").to_pylist(), config)
-    n = batch.num_rows
-    scope = batch.column("language") if config.scope == "language" else pa.array([GLOBAL_SCOPE] * n, pa.string())
-    extra = {
-        "_scope": scope,
-        "_exact_key": pa.array(feats.exact_keys, pa.string()),
-        "_signature": _list_array(feats.signatures.view(np.int32)),
-        "_bands": _list_array(feats.bands, ~feats.empty),
-        "_char_ngrams": pa.array(feats.char_ngrams),
-    }
-    arrays = [extra[f.name] if f.name in extra else batch.column(f.name) for f in schema]
-    return pa.RecordBatch.from_arrays([a.cast(f.type) for a, f in zip(arrays, schema, strict=True)], schema=schema)
 
 
 def estimated_jaccard_col(a: Column, b: Column, num_perm: int) -> Column:
@@ -261,3 +226,26 @@ def run_dedup(qa: DataFrame, config: DedupConfig | None = None) -> DedupResult:
     ordered = dict(sorted(by_language.items(), key=lambda kv: (-kv[1], kv[0])))
     components.unpersist()
     return DedupResult(qa_dedup, duplicates, stats, duplicate_stats, ordered, info, persisted)
+
+
+class Dedup(Stage):
+    """`qa` -> `qa_dedup` + `duplicates`, checkpointing connected components beside the output."""
+
+    name, config_type = JOB, DedupConfig
+    description = "Remove exact and near-duplicate QAs from qa into qa_dedup, listing them in duplicates."
+    inputs = (DatasetArg("input", "qa", "qa dataset folder"),)
+    outputs = (DatasetArg("output", "qa_dedup", "qa_dedup dataset folder to write (replaced atomically)"),
+               DatasetArg("duplicates-output", "duplicates", "duplicates dataset folder to write"))
+
+    def run(self, spark, inputs, config, args) -> StageOutput:
+        target = local_path(args.output)
+        checkpoints = target.parent / f".{target.name}.tmp-checkpoints-{uuid.uuid4().hex[:12]}"
+        checkpoints.mkdir(parents=True, exist_ok=True)
+        spark.sparkContext.setCheckpointDir(str(checkpoints))
+        result = run_dedup(inputs["input"], config)
+        summary = {**result.summary(), "shuffle_partitions": int(spark.conf.get("spark.sql.shuffle.partitions"))}
+        return StageOutput(
+            writes={"output": (result.qa_dedup.sortWithinPartitions(*OUTPUT_ORDER), summary),
+                    "duplicates-output": (result.duplicates.sortWithinPartitions(*OUTPUT_ORDER[:2]),
+                                          result.duplicates_summary())},
+            persisted=result.persisted, cleanup=[lambda: shutil.rmtree(checkpoints, ignore_errors=True)])

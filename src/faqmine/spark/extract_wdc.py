@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pyarrow as pa
 from pyspark import StorageLevel
@@ -24,19 +25,24 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
 
+from faqmine.core.options import option
+from faqmine.core.rows import QARawRows
 from faqmine.core.schemas import load_schema
 from faqmine.core.stats import StageStats
 from faqmine.extract_wdc.nquads import (
     JOB,
     Quad,
-    RowBuffer,
+    add_wdc_page,
     count_page,
     is_statement_line,
     iter_lines,
     parse_nquad,
     read_page,
+    resolve_dumps,
     wdc_crawl,
 )
+from faqmine.spark.extract import remote_executor_env
+from faqmine.spark.stage import DatasetArg, Stage, StageOutput
 
 STATS_COLUMN = "_stats_json"
 QUAD_BATCH = 8192
@@ -99,7 +105,7 @@ def pages_of_partition(batches: Iterator[pa.RecordBatch], crawl: str | None) -> 
     """Walk quads sorted by (graph, file, line): one page per run of equal graphs."""
     schema = output_schema()
     stats = StageStats(JOB)
-    rows = RowBuffer()
+    rows = QARawRows()
     current: str | None = None
     source = ""
     quads: list[Quad] = []
@@ -108,7 +114,7 @@ def pages_of_partition(batches: Iterator[pa.RecordBatch], crawl: str | None) -> 
         if current is not None:
             page = read_page(current, quads)
             count_page(page, stats)
-            rows.add_page(page, wdc_crawl(source, crawl), source)
+            add_wdc_page(rows, page, wdc_crawl(source, crawl), source)
 
     for batch in batches:
         data = batch.to_pydict()
@@ -158,3 +164,39 @@ def run_extract_wdc(spark: SparkSession, files: list[str], crawl: str | None = N
         total.merge(StageStats.from_dict(json.loads(row[0])))
     qa = out.where(F.col(STATS_COLUMN).isNull()).drop(STATS_COLUMN)
     return qa, total, out
+
+
+@dataclass(frozen=True)
+class ExtractWdcConfig:
+    """Which dumps to read."""
+
+    input: tuple[str, ...] = option((), required=True, help="N-Quads files (.nq, .gz, .txt.gz as WDC names "
+                                    "them), folders, globs, or http(s):// s3:// URLs")
+    crawl: str | None = option(None, help="value of the crawl column (default: a CC-MAIN-YYYY-WW in the file "
+                               "path, else 'wdc')")
+    max_files: int | None = option(None, help="read at most this many dump files")
+
+
+class ExtractWdc(Stage):
+    """Web Data Commons FAQPage N-Quads dumps -> `qa_raw` (instead of WARC extraction)."""
+
+    name, config_type = JOB, ExtractWdcConfig
+    description = ("Read schema.org FAQPage question-answer pairs from Web Data Commons N-Quads dumps into qa_raw "
+                   "(instead of extracting them from WARC files).")
+    outputs = (DatasetArg("output", "qa_raw", "qa_raw dataset folder to write (replaced atomically)"),)
+
+    def configure(self, args, parser) -> ExtractWdcConfig:
+        config = super().configure(args, parser)
+        try:
+            self.files = resolve_dumps(list(config.input), max_files=config.max_files)
+        except FileNotFoundError as exc:
+            parser.error(str(exc))
+        return config
+
+    def session_conf(self, args) -> dict[str, str]:
+        return remote_executor_env()
+
+    def run(self, spark, inputs, config, args) -> StageOutput:
+        qa, stats, persisted = run_extract_wdc(spark, self.files, crawl=config.crawl)
+        return StageOutput(writes={"output": (qa, stats.to_dict(nquad_files_given=len(self.files)))},
+                           persisted=[persisted])

@@ -27,22 +27,35 @@ Stats count train queries: out = queries with at least one negative; dropped
 
 from __future__ import annotations
 
+import json
 import math
+import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 from pyspark import StorageLevel, TaskContext
-from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
 
 from faqmine.build_benchmarks.benchmark import answer_keys
+from faqmine.core.options import option
 from faqmine.core.schemas import load_schema
 from faqmine.core.stats import StageStats
-from faqmine.embedding.encode import EncodeConfig, arrow_to_vectors, encode_texts, get_encoder, vectors_to_arrow
+from faqmine.embedding.encode import (
+    EncodeConfig,
+    arrow_to_vectors,
+    encode_texts,
+    get_encoder,
+    resolve_encoder_path,
+    vectors_to_arrow,
+)
 from faqmine.mine_negatives.negatives import (
     DOCUMENT_PROMPT,
+    MARGINMSE_COLUMNS,
     QUERY_PROMPT,
     FilterConfig,
     RecallConfig,
@@ -50,8 +63,13 @@ from faqmine.mine_negatives.negatives import (
     get_cross_encoder,
     pair_scores,
     search_shard,
+    select_negatives,
+    triplet_columns,
 )
 from faqmine.search.lexical import CorpusStats, document_frequencies, query_terms, tokenize_many
+from faqmine.spark.build_benchmarks import doc_id_column
+from faqmine.spark.datasets import local_path, read_dataset, replace_folder
+from faqmine.spark.stage import DatasetArg, Stage, StageOutput
 
 JOB = "mine_negatives"
 GROUP_KEYS = ["language", "shard", "qblock"]
@@ -77,20 +95,25 @@ class MiningConfig:
 
     recall: RecallConfig = field(default_factory=RecallConfig)
     filters: FilterConfig = field(default_factory=FilterConfig)
-    encoder: str | None = None  # sentence-transformers folder (dense recall, default teacher)
-    device: str | None = None
-    batch_size: int = 64
-    max_seq_length: int | None = 256
-    teacher: str | None = None  # CrossEncoder folder; None: the encoder's cosine
-    teacher_batch_size: int = 32
-    shards: int = 4  # shards per language, at least
-    max_shard_docs: int = 50_000  # more shards for a language whose shards would be larger
-    query_block_size: int = 20_000  # queries searched by one task
-    languages: tuple[str, ...] | None = None
-    query_split: str = "train"
-    corpus_splits: tuple[str, ...] = ("train",)  # negatives never come from dev/test documents
-    encode_partitions: int | None = None  # None: twice the default parallelism
-    translation_hops: int = 8  # label propagation rounds over the bitext graph (it stops earlier when stable)
+    encoder: str | None = option(None, metavar="PATH", help="sentence-transformers folder for dense recall (and "
+                                 "the default teacher); default: $FAQMINE_ENCODER, else the packaged "
+                                 "multilingual-e5-small under models/")
+    device: str | None = option(None, help="torch device of the encoder and teacher (cpu, cuda, ...)")
+    batch_size: int = option(64, help="encoder batch size")
+    max_seq_length: int | None = option(256, help="tokens per text given to the encoder")
+    teacher: str | None = option(None, metavar="PATH", help="sentence-transformers CrossEncoder folder (e.g. "
+                                 "bge-reranker-v2-m3); default: the encoder's cosine of query and passage")
+    teacher_batch_size: int = option(32, help="cross-encoder batch size")
+    shards: int = option(4, help="corpus shards per language, at least")
+    max_shard_docs: int = option(50_000, help="more shards for a language whose shards would hold more documents "
+                                 "than this")
+    query_block_size: int = option(20_000, help="queries searched by one task")
+    languages: tuple[str, ...] | None = option(None, metavar="LANG", help="only these languages")
+    query_split: str = option("train", cli=False)
+    corpus_splits: tuple[str, ...] = option(("train",), cli=False)  # negatives never come from dev/test documents
+    encode_partitions: int | None = option(None, help="tasks that encode (default: twice the default parallelism)")
+    # label propagation rounds over the bitext graph (it stops earlier when stable)
+    translation_hops: int = option(8, cli=False)
 
     def __post_init__(self) -> None:
         if self.shards < 1 or self.max_shard_docs < 1 or self.query_block_size < 1:
@@ -357,6 +380,26 @@ def translation_groups(bitext: DataFrame | None, duplicates: DataFrame | None, h
     return labels
 
 
+def _selection_frame(candidates: DataFrame, filters: FilterConfig) -> DataFrame:
+    """Every candidate with its final reason: per query (grouped Arrow), `select_negatives` over the candidates
+    the filters left open (None: a negative; duplicate_negative, range_min, beyond_num_negatives)."""
+    columns = [*load_schema("hard_negative_candidates").names, "answer_key"]
+    frame = candidates.select(*columns)
+
+    def select(table: pa.Table) -> pa.Table:
+        reasons = np.asarray(table.column("reason").to_pylist(), dtype=object)
+        open_ = np.flatnonzero(np.equal(reasons, None))
+        doc_ids, keys = table.column("doc_id").to_pylist(), table.column("answer_key").to_pylist()
+        _, selection = select_negatives([doc_ids[i] for i in open_],
+                                        table.column("teacher_score").to_numpy(zero_copy_only=False)[open_],
+                                        filters, keys=[keys[i] for i in open_])
+        reasons[open_] = selection
+        return table.set_column(table.schema.get_field_index("reason"), "reason",
+                                pa.array(reasons.tolist(), pa.string()))
+
+    return frame.groupBy("query_id").applyInArrow(select, frame.schema)
+
+
 def _reasons_frame(flagged: DataFrame, filters: FilterConfig) -> DataFrame:
     out_schema = pa.schema([("language", pa.string()), ("query_id", pa.string()), ("doc_id", pa.string()),
                             ("reason", pa.string())])
@@ -411,9 +454,9 @@ def run_mining(corpus: DataFrame, queries: DataFrame, qrels: DataFrame | None = 
     selected = sorted(set(config.languages) & set(by_language) if config.languages else by_language)
     corpus = corpus.where(F.col("split").isin(list(config.corpus_splits)) & F.col("language").isin(selected))
     docs = keep(prepare_docs(corpus, config, partitions))
-    # a query's positive is its own answer: d_ + qa_id (build_benchmarks.benchmark), in the corpus of the same split
+    # a query's positive is its own answer, in the corpus of the same split
     wanted = (all_queries.where(F.col("language").isin(selected))
-              .withColumn("positive_id", F.concat(F.lit("d_"), "qa_id")))
+              .withColumn("positive_id", doc_id_column("qa_id")))
     with_positive = wanted.join(docs.select(F.col("doc_id").alias("positive_id")), "positive_id", "left_semi")
     prepared = keep(prepare_queries(with_positive, config, partitions)
                     .join(with_positive.select("query_id", "positive_id"), "query_id"))
@@ -473,23 +516,11 @@ def run_mining(corpus: DataFrame, queries: DataFrame, qrels: DataFrame | None = 
     )
     reasons = _reasons_frame(flagged, config.filters)
 
-    # selection among the rest: skip range_min, keep num_negatives, by (teacher score desc, doc_id asc)
+    # selection among the rest, per query: the library's select_negatives (skip range_min, keep num_negatives)
     scored_candidates = (candidate_scores.join(reasons.drop("language"), ["query_id", "doc_id"])
-                         .join(query_info.select("query_id", "positive_score"), "query_id"))
-    f = config.filters
-    best_first = [F.col("teacher_score").desc(), F.col("doc_id")]
-    ranked = (scored_candidates.join(doc_info.select("doc_id", "answer_key"), "doc_id")
-              .withColumn("_open", F.col("reason").isNull()))
-    ranked = ranked.withColumn("_copy", F.row_number().over(
-        Window.partitionBy("query_id", "_open", "answer_key").orderBy(*best_first)) > 1)
-    ranked = ranked.withColumn("_pick", F.col("_open") & ~F.col("_copy"))
-    ranked = ranked.withColumn("_rank", F.when(F.col("_pick"), F.row_number().over(
-        Window.partitionBy("query_id", "_pick").orderBy(*best_first))))
-    final_reason = (F.when(~F.col("_open"), F.col("reason"))
-                    .when(F.col("_copy"), F.lit("duplicate_negative"))
-                    .when(F.col("_rank") <= f.range_min, F.lit("range_min"))
-                    .when(F.col("_rank") > f.range_min + f.num_negatives, F.lit("beyond_num_negatives")))
-    candidate_rows = keep(ranked.withColumn("reason", final_reason).select(
+                         .join(query_info.select("query_id", "positive_score"), "query_id")
+                         .join(doc_info.select("doc_id", "answer_key"), "doc_id"))
+    candidate_rows = keep(_selection_frame(scored_candidates, config.filters).select(
         *load_schema("hard_negative_candidates").names))
 
     negatives = (
@@ -556,8 +587,9 @@ def export_triplets(hard: DataFrame, n: int) -> DataFrame:
     """(anchor, positive, negative_1..n) for MultipleNegativesRankingLoss: queries with at least n negatives."""
     return (hard.where(F.size("negatives") >= n)
             .repartition("language").sortWithinPartitions("language", "query_id")
-            .select(F.col("query").alias("anchor"), "positive",
-                    *[F.col("negatives")[i].alias(f"negative_{i + 1}") for i in range(n)]))
+            .select(*[column.alias(name) for column, name in zip(
+                [F.col("query"), F.col("positive"), *[F.col("negatives")[i] for i in range(n)]],
+                triplet_columns(n), strict=True)]))
 
 
 def export_marginmse(hard: DataFrame, n: int | None) -> DataFrame:
@@ -568,5 +600,105 @@ def export_marginmse(hard: DataFrame, n: int | None) -> DataFrame:
         pairs = F.slice(pairs, 1, n)
     return (hard.repartition("language").sortWithinPartitions("language", "query_id")
             .select("query", "positive", "positive_score", F.posexplode(pairs).alias("_pos", "_pair"))
-            .select("query", "positive", F.col("_pair.negative").alias("negative"),
-                    (F.col("positive_score") - F.col("_pair.score")).cast("float").alias("label")))
+            .select(*[column.alias(name) for column, name in zip(
+                [F.col("query"), F.col("positive"), F.col("_pair.negative"),
+                 (F.col("positive_score") - F.col("_pair.score")).cast("float")], MARGINMSE_COLUMNS, strict=True)]))
+
+
+def _finished(path: Path) -> bool:
+    return (path / "_SUCCESS").exists() or (path / "_stats.json").exists()
+
+
+def _side_input(value: str | None, benchmarks: Path, name: str) -> Path | None:
+    """An explicit path, 'none', or (default) the sibling dataset of the benchmarks folder when it exists."""
+    if value is not None:
+        return None if value.lower() == "none" else local_path(value)
+    sibling = benchmarks.parent / name
+    return sibling if _finished(sibling) else None
+
+
+class MineNegatives(Stage):
+    """benchmarks (train split) -> `hard_negatives` (+ candidates, + the sentence-transformers exports)."""
+
+    name, config_type = JOB, MiningConfig
+    description = ("Mine hard negatives for the train queries of the benchmarks: BM25 + dense recall over corpus "
+                   "shards, teacher scores, false-negative filters.")
+    outputs = (DatasetArg("output", "hard_negatives", "hard_negatives dataset folder to write (replaced atomically)"),
+               DatasetArg("candidates-output", "hard_negative_candidates", "also write every candidate with its "
+                          "scores and reason (hard_negative_candidates)", required=False))
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--benchmarks", required=True, help="benchmarks folder (corpus/, queries/, qrels/)")
+        for name in ("duplicates", "bitext"):
+            parser.add_argument(f"--{name}", default=None, metavar="PATH|none",
+                                help=f"{name} dataset (default: beside the benchmarks folder when there is one)")
+        parser.add_argument("--export", default=None, metavar="PATH",
+                            help="folder of the training exports (default: <output>_export)")
+        parser.add_argument("--no-export", action="store_true", help="write the hard_negatives dataset only")
+        parser.add_argument("--export-negatives", type=int, default=5,
+                            help="negatives per query in the exports: negative_1..n columns of triplets (queries "
+                            "with fewer are left out), rows per query in marginmse")
+
+    def configure(self, args, parser) -> MiningConfig:
+        benchmarks = local_path(args.benchmarks)
+        for part in ("corpus", "queries", "qrels"):
+            if not _finished(benchmarks / part):
+                parser.error(f"{benchmarks / part} is not a finished dataset (run jobs/build_benchmarks.py)")
+        if args.export_negatives < 1:
+            parser.error("--export-negatives must be at least 1")
+        config = super().configure(args, parser)
+        encoder = resolve_encoder_path(config.encoder)  # here: executors need not share the driver's env
+        if not Path(encoder).is_dir():
+            parser.error(f"no encoder folder at {encoder} (build the default one with `make setup`)")
+        teacher = str(local_path(config.teacher)) if config.teacher else None
+        if teacher and not Path(teacher).is_dir():
+            parser.error(f"no cross-encoder folder at {teacher}")
+        self.side_inputs = {"benchmarks": benchmarks,
+                            "duplicates": _side_input(args.duplicates, benchmarks, "duplicates"),
+                            "bitext": _side_input(args.bitext, benchmarks, "bitext")}
+        return replace(config, encoder=encoder, teacher=teacher)
+
+    def read_inputs(self, spark, args) -> dict[str, DataFrame]:
+        sides = self.side_inputs
+        frames = {part: read_dataset(spark, str(sides["benchmarks"] / part), f"benchmarks_{part}")
+                  for part in ("corpus", "queries", "qrels")}
+        for name in ("duplicates", "bitext"):
+            frames[name] = read_dataset(spark, str(sides[name]), name) if sides[name] else None
+        return frames
+
+    def run(self, spark, inputs, config, args) -> StageOutput:
+        result = run_mining(inputs["corpus"], inputs["queries"], inputs["qrels"], inputs["duplicates"],
+                            inputs["bitext"], config)
+        summary = result.summary()
+        summary["inputs"] = {name: str(path or "") for name, path in self.side_inputs.items()}
+        writes = {"output": (result.hard_negatives.repartition("language").sortWithinPartitions("language",
+                                                                                               "query_id"), summary)}
+        if args.candidates_output:
+            counts = summary["candidates"]
+            candidate_stats = StageStats(JOB)
+            candidate_stats.kept(counts["out"])
+            for reason, n in counts["dropped"].items():
+                candidate_stats.drop(reason, n)
+            candidate_stats.count("rows_out", counts["in"])  # every candidate is written, negatives have no reason
+            candidates = (result.candidates.repartition("language")
+                          .sortWithinPartitions("language", "query_id", "doc_id"))
+            writes["candidates-output"] = (candidates, candidate_stats.to_dict(unit="candidate"))
+        return StageOutput(writes=writes, persisted=[result])
+
+    def after_write(self, spark, paths, output, config, args) -> None:
+        if args.no_export:
+            return
+        path = paths["output"]
+        target = local_path(args.export) if args.export else path.parent / f"{path.name}_export"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.parent / f".{target.name}.tmp-{uuid.uuid4().hex[:12]}"
+        hard = spark.read.parquet(str(path))
+        n = args.export_negatives
+        export_triplets(hard, n).write.parquet(str(tmp / "triplets"))
+        export_marginmse(hard, n).write.parquet(str(tmp / "marginmse"))
+        exported = {"negatives_per_query": n,
+                    "triplets_rows": spark.read.parquet(str(tmp / "triplets")).count(),
+                    "marginmse_rows": spark.read.parquet(str(tmp / "marginmse")).count()}
+        (tmp / "_export.json").write_text(json.dumps(exported, indent=2) + "\n", encoding="utf-8")
+        replace_folder(tmp, target)
+        output.writes["output"][1]["export"] = {"path": str(target), **exported}
