@@ -16,8 +16,15 @@ fills a `StageStats`. The unit counted in `in`/`out`/`dropped` is the WARC recor
 - `markup_over_limit` more structured-data elements than `html_markup.MAX_ITEM_ELEMENTS`
 - `extract_timeout` parsing one record took longer than `record_seconds`
 - `extract_error`   any other failure on one record (the record is skipped, the file goes on)
-- `bad_gzip` / `bad_warc` / `unreadable_file`  the unreadable remainder of a corrupt, truncated or
-                    missing file, counted as one unit (its record count cannot be known)
+- `bad_gzip` / `bad_warc`  one damaged region of a file: a gzip member that does not inflate (or a
+                    truncated one), or one that inflates to no WARC record; reading goes on at the next gzip
+                    member whose inflated start is a WARC line (`faqmine.resync`), so a region is usually one
+                    record; counters `gzip_resyncs`, `bytes_skipped`, `records_after_resync`, and, inside a
+                    whole-file single gzip stream, `records_lost_estimate`; `samples` name file and byte offsets
+- `too_large` also  a gzip member that inflates past `max_member_bytes` (a gzip bomb, or a record whose
+                    Content-Length lies), cut there; a record declaring more than that is not inflated at all
+                    (`members_cut`): the next member is found by scanning
+- `unreadable_file` a missing file or one that could not be downloaded
 """
 
 from __future__ import annotations
@@ -236,7 +243,7 @@ def extract_warc_file(
         with local_copy(uri) as path, open(path, "rb") as stream:
             stats.count("warc_files")
             damage = _Damage(uri, stats)
-            gzipped = stream.read(2) == b"\x1f\x8b"
+            gzipped = _is_gzipped(stream)
             size = file_size(stream)
             segment: int | None = 0
             while segment is not None and segment < size:
@@ -388,6 +395,14 @@ def _next_plain_segment(stream, size: int, seen: _Segment, pending: _RecordOutco
         return found
     damage.region("bad_warc", bad, size if found is None else found, found is not None, str(error))
     return found
+
+
+def _is_gzipped(stream) -> bool:
+    """gzip magic at byte 0, or (a first member damaged) not a WARC header there and a WARC gzip member later."""
+    head = stream.read(5)
+    if head[:2] == b"\x1f\x8b":
+        return True
+    return not head.startswith(b"WARC/") and find_member(stream, 1) is not None
 
 
 def _plain_record_end(stream, offset: int, length: int) -> int:
