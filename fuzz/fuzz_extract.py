@@ -3,10 +3,12 @@
     .venv/bin/python fuzz/fuzz_extract.py fuzz/corpus -max_total_time=60     # or: make fuzz FUZZ_SECONDS=600
 
 One input drives one of: the tolerant JSON-LD reader, charset decoding, whole-page
-extraction, or a whole WARC file through `extract_warc_file`. The properties: the
-JSON-LD reader raises only `InvalidJsonLd`; nothing else raises at all; a WARC
-file's stats balance. A crash input that libFuzzer writes (crash-*) belongs in
-fuzz/regressions/, which tests/test_fuzz.py replays on every test run.
+extraction, or a whole file through `extract_warc_file` and the N-Quads reader
+(`extract_wdc_file`), which covers resync past damaged gzip members and the inflation
+limit (seeds `warc-damaged-*`). The properties: the JSON-LD reader raises only
+`InvalidJsonLd`; nothing else raises at all; a file's stats balance. A crash input
+that libFuzzer writes (crash-*) belongs in fuzz/regressions/, which tests/test_fuzz.py
+replays on every test run.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ def check_input(data: bytes) -> None:
     from faqmine.extract.charset import decode_html
     from faqmine.extract.jsonld import InvalidJsonLd, parse_jsonld
     from faqmine.extract.records import extract_page, extract_warc_file
+    from faqmine.extract_wdc.nquads import extract_wdc_file
 
     if not data:
         return
@@ -42,9 +45,13 @@ def check_input(data: bytes) -> None:
         with open(path, "wb") as fh:
             fh.write(payload)
         stats = StageStats("fuzz")
-        for _ in extract_warc_file(path, stats):
+        for _ in extract_warc_file(path, stats, max_member_bytes=1 << 20):  # a low limit: bombs are cut fast
             pass
         check_balance(stats.to_dict())
+        wdc = StageStats("fuzz-wdc")  # the N-Quads reader resyncs over the same damaged gzip members
+        for _ in extract_wdc_file(path, wdc):
+            pass
+        check_balance(wdc.to_dict())
 
 
 def main() -> None:
@@ -53,6 +60,8 @@ def main() -> None:
     with atheris.instrument_imports(include=["faqmine"]):
         import faqmine.extract.charset  # noqa: F401
         import faqmine.extract.records  # noqa: F401
+        import faqmine.extract.resync  # noqa: F401
+        import faqmine.extract_wdc.nquads  # noqa: F401
     atheris.Setup(sys.argv, check_input)
     atheris.Fuzz()
 

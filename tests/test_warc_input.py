@@ -1,10 +1,9 @@
-"""Input resolution (paths, folders, globs, listings) and the truncated-gzip check."""
+"""Input resolution: paths, folders, globs, listings (truncated and damaged gzip: tests/test_resync.py)."""
 
 import gzip
 
 import pytest
 
-from faqmine.extract.gzip_check import tail_status
 from faqmine.extract.warc_input import CC_PREFIX, resolve_inputs
 
 
@@ -27,16 +26,3 @@ def test_missing_input_is_named():
     with pytest.raises(FileNotFoundError, match="nope"):
         resolve_inputs(["/no/such/nope*.warc.gz"])
 
-
-def test_gzip_tail_check(tmp_path):
-    members = gzip.compress(b"first", mtime=0) + gzip.compress(b"second" * 1000, mtime=0)
-    whole = tmp_path / "whole.gz"
-    whole.write_bytes(members)
-    cut = tmp_path / "cut.gz"
-    cut.write_bytes(members[:-10])
-    assert tail_status(str(whole), 0).all_complete
-    assert not tail_status(str(cut), 0).all_complete
-    assert tail_status(str(cut), 0).first_member_complete  # only the second member is cut
-    plain = tmp_path / "plain.warc"
-    plain.write_bytes(b"WARC/1.0\r\n")
-    assert tail_status(str(plain), 0).all_complete

@@ -16,8 +16,15 @@ fills a `StageStats`. The unit counted in `in`/`out`/`dropped` is the WARC recor
 - `markup_over_limit` more structured-data elements than `html_markup.MAX_ITEM_ELEMENTS`
 - `extract_timeout` parsing one record took longer than `record_seconds`
 - `extract_error`   any other failure on one record (the record is skipped, the file goes on)
-- `bad_gzip` / `bad_warc` / `unreadable_file`  the unreadable remainder of a corrupt, truncated or
-                    missing file, counted as one unit (its record count cannot be known)
+- `bad_gzip` / `bad_warc`  one damaged region of a file: a gzip member that does not inflate (or a
+                    truncated one), or one that inflates to no WARC record; reading goes on at the next gzip
+                    member whose inflated start is a WARC line (`faqmine.extract.resync`), so a region is usually one
+                    record; counters `gzip_resyncs`, `bytes_skipped`, `records_after_resync`, and, inside a
+                    whole-file single gzip stream, `records_lost_estimate`; `samples` name file and byte offsets
+- `too_large` also  a gzip member that inflates past `max_member_bytes` (a gzip bomb, or a record whose
+                    Content-Length lies), cut there; a record declaring more than that is not inflated at all
+                    (`members_cut`): the next member is found by scanning
+- `unreadable_file` a missing file or one that could not be downloaded
 """
 
 from __future__ import annotations
@@ -36,10 +43,19 @@ from faqmine.core.text import html_to_text, normalize_text
 from faqmine.core.timeouts import WorkTimeout, time_limit
 from faqmine.core.urls import clean_target_uri
 from faqmine.extract.charset import MAX_REPLACEMENT_SHARE, decode_html, looks_binary, replacement_share
-from faqmine.extract.gzip_check import tail_status
 from faqmine.extract.html_markup import MarkupOverLimit, read_markup
 from faqmine.extract.jsonld import InvalidJsonLd, parse_jsonld
 from faqmine.extract.prefilter import has_faq_marker
+from faqmine.extract.resync import (
+    DEFAULT_MAX_MEMBER_BYTES,
+    Member,
+    file_size,
+    find_member,
+    find_warc_header,
+    inflate_member,
+    member_starts_at,
+    starts_warc,
+)
 from faqmine.extract.schemaorg import declared_language, faq_qas
 from faqmine.extract.warc_input import local_copy
 
@@ -187,44 +203,194 @@ def extract_warc_file(
     max_page_bytes: int = DEFAULT_MAX_PAGE_BYTES,
     batch_rows: int = BATCH_ROWS,
     record_seconds: float = DEFAULT_RECORD_SECONDS,
+    max_member_bytes: int = DEFAULT_MAX_MEMBER_BYTES,
 ) -> Iterator[pa.RecordBatch]:
     """Stream one WARC file; yield qa_raw batches; count every record into `stats`.
 
-    Never raises for bad input: an unreadable file or its unreadable remainder is a counted drop.
-    Each record's counts and rows are held back until the next record arrives (or the
-    file is known to end whole), so a partial record from a cut last gzip member is
-    counted once, as `bad_gzip`, and emits nothing.
+    Never raises for bad input: an unreadable file, or each damaged region of one, is a counted
+    drop, and reading goes on at the next good gzip member (or WARC header, uncompressed).
+    Each record's counts and rows are held back until the next record arrives (FastWARC has
+    then checked the CRC of the record's member), or until `inflate_member` has checked that
+    member itself, so a record of a damaged member is counted once, in its region, and emits nothing.
     """
     rows = QARawRows()
     warcinfo_crawl: str | None = None
-    pending: _RecordOutcome | None = None
     try:
         with local_copy(uri) as path, open(path, "rb") as stream:
             stats.count("warc_files")
-            try:
-                for record in ArchiveIterator(stream, parse_http=True):
-                    if pending is not None:
-                        pending.commit(stats, rows)
-                        if len(rows) >= batch_rows:
-                            yield rows.flush()
-                    pending = _handle_record(record, uri, crawl or warcinfo_crawl, max_page_bytes, record_seconds)
-                    if record.record_type == WarcRecordType.warcinfo and warcinfo_crawl is None:
-                        warcinfo_crawl = _warcinfo_crawl(record.reader.read())
-            except OSError as exc:
-                if pending is not None:
-                    pending.commit(stats, rows)
-                reason = "bad_gzip" if "zip" in str(exc).lower() or "decompress" in str(exc).lower() else "bad_warc"
-                _fail_file(stats, reason, uri, exc)
-            else:
-                tail = tail_status(path, pending.offset if pending is not None else 0)
-                if pending is not None and tail.first_member_complete:
-                    pending.commit(stats, rows)
-                if not tail.all_complete:
-                    _fail_file(stats, "bad_gzip", uri, "truncated or corrupt gzip member at the end of the file")
+            damage = _Damage(uri, stats)
+            gzipped = _is_gzipped(stream)
+            size = file_size(stream)
+            segment: int | None = 0
+            while segment is not None and segment < size:
+                stream.seek(segment)
+                seen = _Segment(segment)
+                pending: _RecordOutcome | None = None
+                error: OSError | None = None
+                try:
+                    for record in ArchiveIterator(stream, parse_http=True):
+                        if pending is not None:
+                            damage.commit(pending, rows)
+                            pending = None
+                            if len(rows) >= batch_rows:
+                                yield rows.flush()
+                        seen.last_offset, seen.last_length = record.stream_pos, record.content_length
+                        outcome = _handle_record(record, uri, crawl or warcinfo_crawl, max_page_bytes, record_seconds)
+                        if record.record_type == WarcRecordType.warcinfo and warcinfo_crawl is None:
+                            warcinfo_crawl = _warcinfo_crawl(record.reader.read())
+                        pending = outcome
+                        if gzipped and record.content_length > max_member_bytes and \
+                                member_starts_at(stream, record.stream_pos):
+                            seen.cut = True  # do not inflate it to skip it: jump to the next member
+                            break
+                except OSError as exc:
+                    error = exc
+                segment = _next_segment(stream, size, gzipped, seen, pending, error, damage, rows, max_member_bytes)
     except OSError as exc:
         _fail_file(stats, "unreadable_file", uri, exc)
     if len(rows):
         yield rows.flush()
+
+
+@dataclass
+class _Segment:
+    """What one run of FastWARC from `start` saw: the last record it yielded, and whether it was cut."""
+
+    start: int
+    last_offset: int | None = None
+    last_length: int = 0
+    cut: bool = False
+
+
+class _Damage:
+    """The damaged regions of one file: one counted drop each, with counters and a sample naming the bytes."""
+
+    def __init__(self, uri: str, stats: StageStats) -> None:
+        self.uri = uri
+        self.stats = stats
+        self.regions = 0
+        self.records_read = 0
+
+    def commit(self, outcome: _RecordOutcome, rows: QARawRows) -> None:
+        outcome.commit(self.stats, rows)
+        self.records_read += 1
+        if self.regions:
+            self.stats.count("records_after_resync")
+
+    def region(self, reason: str, start: int, end: int, resynced: bool, detail: str, approximate: bool = False) -> None:
+        if not self.regions:
+            self.stats.count("warc_files_failed")
+        self.regions += 1
+        self.stats.drop(reason)
+        self.stats.count("bytes_skipped", end - start)
+        if resynced:
+            self.stats.count("gzip_resyncs")
+        if approximate and start > 0:
+            # inside one gzip member holding many records: what is lost can only be estimated
+            self.stats.count("records_lost_estimate", max(1, round((end - start) * self.records_read / start)))
+        where = f"bytes {'about ' if approximate else ''}{start}-{end}"
+        then = f"read on at byte {end}" if resynced else "to the end of the file"
+        self.stats.sample(f"{self.uri}: {reason}: {where} skipped, {then}: {detail}")
+
+
+_MEMBER_REASON = {"bad_gzip": "bad_gzip", "truncated": "bad_gzip", "over_limit": "too_large"}
+
+
+def _next_segment(stream, size: int, gzipped: bool, seen: _Segment, pending: _RecordOutcome | None,
+                  error: OSError | None, damage: _Damage, rows: QARawRows, limit: int) -> int | None:
+    """Settle the record FastWARC left pending, count the damaged region after it, and say where to go on."""
+    last = seen.last_offset
+    if seen.cut:  # a record larger than the inflation limit: counted by its headers (too_large), not inflated
+        damage.commit(pending, rows)
+        damage.stats.count("members_cut")
+        return find_member(stream, last + 1)
+    if not gzipped:
+        return _next_plain_segment(stream, size, seen, pending, error, damage, rows)
+    checked: Member | None = None
+    if last is None:
+        bad = seen.start
+    else:
+        if not member_starts_at(stream, last):
+            return _damaged_big_member(stream, size, seen, pending, error, damage, rows)
+        checked = inflate_member(stream, last, limit)
+        if checked.status == "ok" and pending is not None:
+            damage.commit(pending, rows)
+            bad = checked.end
+        else:
+            bad = last  # the record's own member is damaged: it is lost with the region
+    if bad >= size:
+        return None
+    member = checked if checked is not None and checked.start == bad else inflate_member(stream, bad, limit)
+    if member.status == "ok":
+        if bad != seen.start and starts_warc(member.head):
+            return bad  # a good member: what FastWARC stumbled on lay before it
+        if error is None and member.size == 0 and not member.head:
+            return member.end  # an empty member holds no record
+        reason, detail = "bad_warc", f"not a WARC record ({error or 'no WARC header'})"
+    else:
+        reason, detail = _MEMBER_REASON[member.status], member.detail
+    found = find_member(stream, bad + 1)
+    damage.region(reason, bad, size if found is None else found, found is not None, detail)
+    return found
+
+
+def _damaged_big_member(stream, size: int, seen: _Segment, pending: _RecordOutcome | None, error: OSError | None,
+                        damage: _Damage, rows: QARawRows) -> int | None:
+    """FastWARC stopped inside a gzip member that holds many records (a whole file compressed as one stream)."""
+    if error is None:
+        whole = inflate_member(stream, seen.start, limit=None)
+        if whole.status == "ok":
+            damage.commit(pending, rows)
+            return whole.end
+        detail = whole.detail
+    else:
+        if pending is not None:
+            damage.commit(pending, rows)  # read whole before the stream broke; its member's CRC is still to come
+        detail = str(error)
+    found = find_member(stream, seen.last_offset + 1)
+    damage.region("bad_gzip", seen.last_offset, size if found is None else found, found is not None,
+                  f"{detail} (inside one gzip member of many records)", approximate=True)
+    return found
+
+
+def _next_plain_segment(stream, size: int, seen: _Segment, pending: _RecordOutcome | None, error: OSError | None,
+                        damage: _Damage, rows: QARawRows) -> int | None:
+    """Uncompressed WARC: go on at the next WARC header line after the last record read."""
+    if pending is not None:
+        damage.commit(pending, rows)
+    if error is None:
+        return None
+    if seen.last_offset is None:
+        bad = seen.start
+    else:
+        bad = _plain_record_end(stream, seen.last_offset, seen.last_length)
+        if bad >= size:
+            return None
+    found = find_warc_header(stream, bad + 1 if bad == seen.start else bad)
+    if found == bad:
+        return found
+    damage.region("bad_warc", bad, size if found is None else found, found is not None, str(error))
+    return found
+
+
+def _is_gzipped(stream) -> bool:
+    """gzip magic at byte 0, or (a first member damaged) not a WARC header there and a WARC gzip member later."""
+    head = stream.read(5)
+    if head[:2] == b"\x1f\x8b":
+        return True
+    return not head.startswith(b"WARC/") and find_member(stream, 1) is not None
+
+
+def _plain_record_end(stream, offset: int, length: int) -> int:
+    stream.seek(offset)
+    head = stream.read(64 << 10)
+    blank = head.find(b"\r\n\r\n")
+    if blank < 0:
+        return offset + 1
+    end = offset + blank + 4 + length
+    stream.seek(end)
+    trailer = stream.read(4)
+    return end + (len(trailer) - len(trailer.lstrip(b"\r\n")))
 
 
 class _RecordOutcome:

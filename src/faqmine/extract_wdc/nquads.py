@@ -21,18 +21,17 @@ else the first language tag of a question or answer literal.
 Unit of the stats: the page (graph). Drop reasons: `no_faq_markup` (no FAQPage node),
 `empty_qa` (FAQ nodes whose every question or answer is empty), `bad_nquad` (a line that
 is not N-Quads; each counts as one unit, it belongs to no page we can name),
-`unreadable_file` (a dump that could not be opened or decompressed: its unread rest
-counts as one unit).
+`unreadable_file` (a dump that could not be opened, or each damaged gzip region of one:
+one unit each; reading goes on at the next gzip member that inflates to text, see
+`faqmine.extract.resync`; counters `bytes_skipped`, `gzip_resyncs`).
 """
 
 from __future__ import annotations
 
 import glob
-import gzip
 import os
 import re
-import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +40,7 @@ import pyarrow as pa
 from faqmine.core.rows import QARawRows
 from faqmine.core.stats import StageStats
 from faqmine.core.text import html_to_text
+from faqmine.extract.resync import Skipped, inflate_members
 from faqmine.extract.schemaorg import declared_language, faq_qas
 from faqmine.extract.warc_input import local_copy
 
@@ -224,18 +224,48 @@ def resolve_dumps(specs: list[str], max_files: int | None = None) -> list[str]:
     return unique[:max_files] if max_files else unique
 
 
-def iter_lines(uri: str) -> Iterator[str]:
-    """Text lines of a local or remote N-Quads file, gunzipped when it is gzip. Raises OSError if unreadable."""
+def looks_like_text(head: bytes) -> bool:
+    """Whether inflated bytes could start an N-Quads member: text, no control bytes but tab and line breaks."""
+    return bool(head) and not any(b < 0x20 and b not in (0x09, 0x0A, 0x0D) for b in head)
+
+
+def iter_lines(uri: str, on_skip: Callable[[Skipped], None] | None = None) -> Iterator[str]:
+    """Text lines of a local or remote N-Quads file, gunzipped when it is gzip. Raises OSError if unreadable.
+
+    A gzip member that does not inflate is skipped: reading goes on at the next member that
+    inflates to text, and `on_skip` hears of each region skipped (without it, the first one
+    raises OSError). A line cut by a skipped region is dropped with it, never joined across.
+    """
     with local_copy(uri) as path, open(path, "rb") as raw:
-        gzipped = raw.read(2) == b"\x1f\x8b"
-        raw.seek(0)
-        stream = gzip.open(raw, "rt", encoding="utf-8", errors="replace") if gzipped else \
-            open(path, encoding="utf-8", errors="replace")
-        with stream:
-            try:
-                yield from stream
-            except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-                raise OSError(f"corrupt gzip: {exc}") from exc
+        if raw.read(2) != b"\x1f\x8b":
+            with open(path, encoding="utf-8", errors="replace") as text:
+                yield from text
+            return
+        partial = b""
+        for piece in inflate_members(raw, looks_like_text):
+            if isinstance(piece, Skipped):
+                if on_skip is None:
+                    raise OSError(f"corrupt gzip: {piece.detail} at byte {piece.start}")
+                partial = b""
+                on_skip(piece)
+                continue
+            lines = (partial + piece).split(b"\n")
+            partial = lines.pop()
+            for line in lines:
+                yield line.rstrip(b"\r").decode("utf-8", "replace") + "\n"
+        if partial:
+            yield partial.decode("utf-8", "replace")
+
+
+def count_skipped(stats: StageStats, uri: str, region: Skipped) -> None:
+    """A damaged region of a dump: one `unreadable_file` unit, with the bytes skipped and whether reading went on."""
+    stats.drop("unreadable_file")
+    stats.count("nquad_files_failed")
+    stats.count("bytes_skipped", region.end - region.start)
+    if region.resynced:
+        stats.count("gzip_resyncs")
+    then = f"read on at byte {region.end}" if region.resynced else "to the end of the file"
+    stats.sample(f"{uri}: unreadable_file: bytes {region.start}-{region.end} skipped, {then}: {region.detail}")
 
 
 def extract_wdc_file(uri: str, stats: StageStats, crawl: str | None = None,
@@ -248,7 +278,7 @@ def extract_wdc_file(uri: str, stats: StageStats, crawl: str | None = None,
     pages: dict[str, list[Quad]] = {}
     stats.count("nquad_files")
     try:
-        for line in iter_lines(uri):
+        for line in iter_lines(uri, on_skip=lambda region: count_skipped(stats, uri, region)):
             if not is_statement_line(line):
                 continue
             stats.count("quads")

@@ -15,6 +15,7 @@ The driver sums the stats rows (exact under task retries), as in the extraction 
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from faqmine.extract_wdc.nquads import (
     Quad,
     add_wdc_page,
     count_page,
+    count_skipped,
     is_statement_line,
     iter_lines,
     parse_nquad,
@@ -67,7 +69,8 @@ def read_quads(uris: Iterator[str]) -> Iterator[pa.RecordBatch]:
         stats.count("nquad_files")
         columns: dict[str, list] = {n: [] for n in names}
         try:
-            for line_no, line in enumerate(iter_lines(uri)):
+            skipped = functools.partial(count_skipped, stats, uri)
+            for line_no, line in enumerate(iter_lines(uri, on_skip=skipped)):
                 if not is_statement_line(line):
                     continue
                 stats.count("quads")
