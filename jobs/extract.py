@@ -1,6 +1,6 @@
 """spark-submit entry point: WARC files -> `qa_raw` (schema.org FAQPage question-answer pairs).
 
-    spark-submit jobs/extract.py --input ../shared/data/warc/ --output data/demo/qa_raw
+    spark-submit jobs/extract.py --input data/background/ --output data/demo/qa_raw
 
 One Spark task per WARC file; see faqmine.extract for what is kept and every drop reason,
 and faqmine.warc_input for remote reads (retries, resume, s3://). The FAQMINE_S3_ENDPOINT
