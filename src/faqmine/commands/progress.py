@@ -33,7 +33,8 @@ from typing import TextIO
 
 _TIMESTAMP = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?)Z?\s")
 _START = re.compile(r"\[DAG TEST\] starting task_id=(?P<task>[\w.-]+)")
-_RUNNING = re.compile(r"\[DAG TEST\] running task <TaskInstance: [\w.-]+\.(?P<task>[\w.-]+) .*?ti_id=(?P<ti>[0-9a-f-]+)")
+_RUNNING = re.compile(
+    r"\[DAG TEST\] running task <TaskInstance: [\w-]+\.(?P<task>[\w.-]+) .*?ti_id=(?P<ti>[0-9a-f-]+)")
 _STATE = re.compile(r"Task instance state updated\b.*?\bnew_state=(?P<state>\w+).*?\bti_id=(?P<ti>[0-9a-f-]+)")
 _ERROR = re.compile(r"\[DAG TEST\] Error running task|Task failed; ti=")
 _END = re.compile(r"\[DAG TEST\] end task task_id=(?P<task>[\w.-]+)")
