@@ -1,27 +1,46 @@
 # faqmine — the two commands are `make demo` and `make test`; both set up .venv first when it is missing.
 SHELL := /bin/bash
-PYTHON ?= python3.11
+# Python 3.11 creates .venv (empty: the first of python3.11, python3 that is 3.11); Java 17+ runs Spark.
+PYTHON ?=
 VENV := .venv
 PY := $(VENV)/bin/python
 DATA ?= data/demo
 SIM_SIZE ?= 5MB
 SIM_SEED ?= 1
-WHEELS ?= /opt/wheels
+# torch's CPU build (`+cpu` on Linux and Windows) comes from PyTorch's CPU wheel index, every other package
+# from PyPI; TORCH_INDEX= (empty) leaves that index out, e.g. offline with WHEELS holding the torch wheel.
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+# an optional folder of wheels searched as well (a local mirror, a wheelhouse); used only when it exists
+WHEELS ?=
+# Every package of requirements.lock is pinned with ==, so taking each from whichever index has that version
+# (unsafe-best-match) cannot pick another release; it lets torch come from TORCH_INDEX although that index
+# also carries copies of numpy, jinja2, ... in other versions than the lock's.
+UV_INDEXES := $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX) --index-strategy unsafe-best-match) \
+	$(if $(and $(WHEELS),$(wildcard $(WHEELS))),--find-links $(WHEELS))
 export PYSPARK_PYTHON := $(abspath $(PY))
 export PYSPARK_DRIVER_PYTHON := $(abspath $(PY))
 export SPARK_LOCAL_IP := 127.0.0.1
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: setup models demo test lint bench airflow experiment fuzz clean
+.PHONY: setup prereqs models lock demo test lint bench airflow experiment fuzz clean
 
 $(VENV)/.installed: pyproject.toml requirements.lock
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@python=$$(bash scripts/check_prereqs.sh "$(PYTHON)") || exit 1; \
+	  test -x $(PY) || $$python -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check uv
-	$(VENV)/bin/uv pip install --python $(PY) --compile-bytecode --find-links $(WHEELS) -r requirements.lock
+	$(VENV)/bin/uv pip install --python $(PY) --compile-bytecode $(UV_INDEXES) -r requirements.lock
 	$(VENV)/bin/uv pip install --python $(PY) --no-deps -e .
 	touch $@
 
-setup: $(VENV)/.installed models
+setup: prereqs $(VENV)/.installed models
+
+prereqs:
+	@bash scripts/check_prereqs.sh "$(PYTHON)" > /dev/null
+
+# Recompile requirements.lock for every platform after a change to pyproject.toml's dependencies
+# (torch resolves through pyproject's [tool.uv.sources]: `+cpu` on Linux and Windows, PyPI's on macOS).
+lock: $(VENV)/.installed
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 -o requirements.lock
 
 models: $(VENV)/.installed
 	$(PY) -m faqmine.cli models fetch-lid --out models

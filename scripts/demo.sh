@@ -43,13 +43,20 @@ airflow db migrate > "$AIRFLOW_HOME/db-migrate.log" 2>&1 || { tail -20 "$AIRFLOW
 conf=$(printf '{"warc_input": "%s", "data_root": "%s", "crawl": "%s", "min_qas": %s}' \
   "$CRAWL/warc.paths.gz" "$DATA" "$CRAWL_ID" "$MIN_QAS")
 step "airflow dags test faqmine_crawl -c '$conf'   (task logs: $DATA/_airflow.log)"
-if ! airflow dags test faqmine_crawl -c "$conf" > "$DATA/_airflow.log" 2>&1; then
-  grep -E "ERROR|Traceback|Error:" "$DATA/_airflow.log" | tail -30
+echo "  one line per finished task (task, state, seconds, and for a Spark stage its dataset's records in -> out):"
+# The log is read as Airflow writes it (unbuffered), so each task's line appears when the task ends.
+set +e
+PYTHONUNBUFFERED=1 airflow dags test faqmine_crawl -c "$conf" 2>&1 \
+  | $PY -m faqmine.cli progress --tee "$DATA/_airflow.log" --data-root "$DATA"
+status=("${PIPESTATUS[@]}")
+set -e
+if [ "${status[0]}" != 0 ] || [ "${status[1]}" != 0 ]; then
+  if [ "${status[1]}" = 0 ]; then  # no task failed, yet airflow did: show how its output ends
+    tail -30 "$DATA/_airflow.log"
+  fi
   echo "demo: the DAG run failed; the whole log is $DATA/_airflow.log" >&2
   exit 1
 fi
-grep -Eo "Marking task as [A-Z]+\. dag_id=faqmine_crawl, task_id=[a-z_]+" "$DATA/_airflow.log" \
-  | sed 's/Marking task as \([A-Z]*\)\. dag_id=faqmine_crawl, task_id=\(.*\)/  \2: \1/' || true
 
 step "summary"
 $PY -m faqmine.cli summary "$DATA"

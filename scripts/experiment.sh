@@ -50,10 +50,24 @@ TIMINGS="$DATA/experiment_timings.tsv"
 started=$(date +%s)
 
 step() { printf '\n== %s (%ss since start)\n' "$1" "$(( $(date +%s) - started ))"; }
-timed() {  # timed NAME CMD...: run, append "NAME seconds" to the timings file
-  local name=$1 t0; shift; t0=$(date +%s)
+timed() {  # timed NAME CMD...: run, append "NAME seconds" to the timings file, print the stage's line
+  local name=$1 t0 seconds; shift; t0=$(date +%s)
   "$@"
-  printf '%s\t%s\n' "$name" "$(( $(date +%s) - t0 ))" >> "$TIMINGS"
+  seconds=$(( $(date +%s) - t0 ))
+  printf '%s\t%s\n' "$name" "$seconds" >> "$TIMINGS"
+  stage_line "$name" "$seconds"
+}
+stage_line() {  # stage_line NAME SECONDS: "  done: NAME  12 s  qa_raw: in 558 -> out 112, 834 rows" (Spark stages)
+  $PY - "$1" "$2" "$DATA" <<'EOF'
+import sys
+from pathlib import Path
+
+from faqmine.commands.progress import balance, stage_outputs
+
+name, seconds, data = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+extra = balance(data, name, stage_outputs())
+print(f"  done: {name:<18} {seconds:>5} s" + (f"   {extra}" if extra else ""))
+EOF
 }
 need_job() {
   if [ ! -f "jobs/$1.py" ]; then

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
+SAMPLE_DATA = REPO / "data"  # real sample files shipped with the repository, each folder with its NOTICE.md
 
 
 @pytest.fixture(scope="session")
@@ -18,10 +18,9 @@ def repo() -> Path:
 
 
 @pytest.fixture(scope="session")
-def shared_data() -> Path:
-    if not SHARED_DATA.exists():
-        pytest.skip(f"sample data folder {SHARED_DATA} is not beside the repository")
-    return SHARED_DATA
+def sample_data() -> Path:
+    """`data/`: `background/` (real WARC files) and `realfaq/` (real FAQ pages with gold pairs)."""
+    return SAMPLE_DATA
 
 
 @pytest.fixture(scope="session")

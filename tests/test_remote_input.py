@@ -179,9 +179,9 @@ class _FaultHandler(BaseHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def warcs(shared_data) -> dict[str, Path]:
+def warcs(sample_data) -> dict[str, Path]:
     """The real sample WARCs this module serves, by file name."""
-    files = sorted((shared_data / "warc").glob("*.warc.gz")) + [shared_data / "realfaq" / "faq_real.warc.gz"]
+    files = sorted((sample_data / "background").glob("*.warc.gz")) + [sample_data / "realfaq" / "faq_real.warc.gz"]
     return {f.name: f for f in files}
 
 

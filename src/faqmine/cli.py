@@ -12,7 +12,7 @@ import importlib
 import sys
 
 # module (under faqmine.commands) -> registered by its register(subparsers)
-_COMMANDS = ["models", "summary", "check", "simulate", "card"]
+_COMMANDS = ["models", "summary", "check", "simulate", "card", "progress"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,6 +1,6 @@
 """Counters that every stage keeps: records in, records out, records dropped by reason.
 
-The contract (DESIGN.md): `in == out + sum(dropped.values())`, always. Extra counters
+The contract (docs/architecture.md): `in == out + sum(dropped.values())`, always. Extra counters
 (`rows_out`, per-language counts, ...) sit beside these three in `counters`.
 """
 

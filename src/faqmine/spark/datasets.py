@@ -1,4 +1,4 @@
-"""Write and read the pipeline's Parquet datasets with the contract of DESIGN.md.
+"""Write and read the pipeline's Parquet datasets with the contract of docs/architecture.md.
 
 A dataset is written into a temporary sibling folder, gets its `_stats.json`, and is
 renamed into place only when complete: a crashed or retried job never leaves half a
