@@ -7,11 +7,14 @@ PY := $(VENV)/bin/python
 DATA ?= data/demo
 SIM_SIZE ?= 5MB
 SIM_SEED ?= 1
+# an optional folder of wheels searched as well (a local mirror, a wheelhouse; default: pip's own
+# PIP_FIND_LINKS when set); used only when it exists
+WHEELS ?= $(PIP_FIND_LINKS)
 # torch's CPU build (`+cpu` on Linux and Windows) comes from PyTorch's CPU wheel index, every other package
-# from PyPI; TORCH_INDEX= (empty) leaves that index out, e.g. offline with WHEELS holding the torch wheel.
-TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
-# an optional folder of wheels searched as well (a local mirror, a wheelhouse); used only when it exists
-WHEELS ?=
+# from PyPI; a torch wheel in WHEELS replaces that index (a machine without access to it), and
+# TORCH_INDEX= (empty) leaves it out in any case.
+LOCAL_TORCH := $(if $(WHEELS),$(wildcard $(firstword $(WHEELS))/torch-*.whl))
+TORCH_INDEX ?= $(if $(LOCAL_TORCH),,https://download.pytorch.org/whl/cpu)
 # Every package of requirements.lock is pinned with ==, so taking each from whichever index has that version
 # (unsafe-best-match) cannot pick another release; it lets torch come from TORCH_INDEX although that index
 # also carries copies of numpy, jinja2, ... in other versions than the lock's.
