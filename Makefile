@@ -43,7 +43,7 @@ prereqs:
 # Recompile requirements.lock for every platform after a change to pyproject.toml's dependencies
 # (torch resolves through pyproject's [tool.uv.sources]: `+cpu` on Linux and Windows, PyPI's on macOS).
 lock: $(VENV)/.installed
-	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 -o requirements.lock
+	$(VENV)/bin/uv pip compile pyproject.toml --all-extras --universal --python-version 3.11 -o requirements.lock
 
 models: $(VENV)/.installed
 	$(PY) -m faqmine.cli models fetch-lid --out models

@@ -268,6 +268,30 @@ def count_skipped(stats: StageStats, uri: str, region: Skipped) -> None:
     stats.sample(f"{uri}: unreadable_file: bytes {region.start}-{region.end} skipped, {then}: {region.detail}")
 
 
+def file_quads(uri: str, stats: StageStats) -> Iterator[tuple[int, Quad]]:
+    """(line number from 0, quad) of every statement of one dump file that has a graph (its page).
+
+    Counts the file, its quads, `bad_nquad` lines, skipped gzip regions and an `unreadable_file`
+    in `stats`; an unreadable file ends the iteration, never the caller.
+    """
+    stats.count("nquad_files")
+    try:
+        for line_no, line in enumerate(iter_lines(uri, on_skip=lambda region: count_skipped(stats, uri, region))):
+            if not is_statement_line(line):
+                continue
+            stats.count("quads")
+            quad = parse_nquad(line)
+            if quad is None or quad.graph is None:
+                stats.drop("bad_nquad")
+                stats.sample(f"{uri}:{line_no + 1}: bad_nquad: {line[:200]!r}")
+                continue
+            yield line_no, quad
+    except OSError as exc:
+        stats.drop("unreadable_file")
+        stats.count("nquad_files_failed")
+        stats.sample(f"{uri}: unreadable_file: {exc}")
+
+
 def extract_wdc_file(uri: str, stats: StageStats, crawl: str | None = None,
                      batch_rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
     """One process, one file: group the file's quads by page in memory and yield qa_raw batches.
@@ -276,22 +300,8 @@ def extract_wdc_file(uri: str, stats: StageStats, crawl: str | None = None,
     page may span files and a dump need not fit in memory.
     """
     pages: dict[str, list[Quad]] = {}
-    stats.count("nquad_files")
-    try:
-        for line in iter_lines(uri, on_skip=lambda region: count_skipped(stats, uri, region)):
-            if not is_statement_line(line):
-                continue
-            stats.count("quads")
-            quad = parse_nquad(line)
-            if quad is None or quad.graph is None:
-                stats.drop("bad_nquad")
-                stats.sample(f"{uri}: bad_nquad: {line[:200]!r}")
-                continue
-            pages.setdefault(quad.graph, []).append(quad)
-    except OSError as exc:
-        stats.drop("unreadable_file")
-        stats.count("nquad_files_failed")
-        stats.sample(f"{uri}: unreadable_file: {exc}")
+    for _, quad in file_quads(uri, stats):
+        pages.setdefault(quad.graph, []).append(quad)
     rows = QARawRows()
     crawl_id = wdc_crawl(uri, crawl)
     for url, quads in pages.items():

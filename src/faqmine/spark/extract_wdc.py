@@ -15,7 +15,6 @@ The driver sums the stats rows (exact under task retries), as in the extraction 
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,10 +34,7 @@ from faqmine.extract_wdc.nquads import (
     Quad,
     add_wdc_page,
     count_page,
-    count_skipped,
-    is_statement_line,
-    iter_lines,
-    parse_nquad,
+    file_quads,
     read_page,
     resolve_dumps,
     wdc_crawl,
@@ -66,29 +62,14 @@ def read_quads(uris: Iterator[str]) -> Iterator[pa.RecordBatch]:
     names = [n for n in QUAD_SCHEMA.names if n != STATS_COLUMN]
     for uri in uris:
         stats = StageStats(JOB)
-        stats.count("nquad_files")
         columns: dict[str, list] = {n: [] for n in names}
-        try:
-            skipped = functools.partial(count_skipped, stats, uri)
-            for line_no, line in enumerate(iter_lines(uri, on_skip=skipped)):
-                if not is_statement_line(line):
-                    continue
-                stats.count("quads")
-                quad = parse_nquad(line)
-                if quad is None or quad.graph is None:
-                    stats.drop("bad_nquad")
-                    stats.sample(f"{uri}:{line_no + 1}: bad_nquad: {line[:200]!r}")
-                    continue
-                for name, value in zip(names, (quad.graph, quad.subject, quad.predicate, quad.obj, quad.kind,
-                                               quad.language, uri, line_no), strict=True):
-                    columns[name].append(value)
-                if len(columns["graph"]) >= QUAD_BATCH:
-                    yield _quad_batch(columns)
-                    columns = {n: [] for n in names}
-        except OSError as exc:
-            stats.drop("unreadable_file")
-            stats.count("nquad_files_failed")
-            stats.sample(f"{uri}: unreadable_file: {exc}")
+        for line_no, quad in file_quads(uri, stats):
+            for name, value in zip(names, (quad.graph, quad.subject, quad.predicate, quad.obj, quad.kind,
+                                           quad.language, uri, line_no), strict=True):
+                columns[name].append(value)
+            if len(columns["graph"]) >= QUAD_BATCH:
+                yield _quad_batch(columns)
+                columns = {n: [] for n in names}
         if columns["graph"]:
             yield _quad_batch(columns)
         yield _stats_batch(stats, QUAD_SCHEMA)
