@@ -1,7 +1,9 @@
 """Hard-negative mining for retrieval training: recall per shard, top-k merging, teacher scores, false-negative filters.
 
-The steps, each a function here that the Spark stage (faqmine.spark.mine_negatives) calls on
-Arrow batches, and that `mine_language` runs in memory on one language (tests, benchmarks):
+The Spark stage (faqmine.spark.mine_negatives) calls steps 1, 3, 4 and 5 on Arrow batches (5 per
+query, grouped); it merges the shards' lists (2) with a window. `mine_language` composes the same
+functions in memory for one language; the unit tests use it to check that one shard and many give
+the same negatives.
 
 1. Recall (`search_shard`): the documents of one shard of a language's corpus, every query of
    the language. Lexical: BM25 (faqmine.search.lexical) with the whole corpus' statistics; dense:
