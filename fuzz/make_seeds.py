@@ -12,7 +12,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
-from warc_builder import Response, write_warc  # noqa: E402
+from helpers.warc_builder import Response, write_warc  # noqa: E402
 
 
 def main() -> None:

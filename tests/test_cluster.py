@@ -182,8 +182,8 @@ def comparable_stats(folder: Path) -> dict:
     return {k: v for k, v in stats.items() if not k.endswith(("_seconds", "_s"))}
 
 
-def test_chain_on_standalone_cluster_equals_local(repo, shared_data, cluster, shipped, tmp_path):
-    inputs = [str(shared_data / "warc"), str(shared_data / "realfaq" / "faq_real.warc.gz")]
+def test_chain_on_standalone_cluster_equals_local(repo, real_warcs, realfaq, cluster, shipped, tmp_path):
+    inputs = [str(real_warcs), str(realfaq / "faq_real.warc.gz")]
     stages = chain(repo)
     assert stages and stages[0].job == "extract"
     local, remote = tmp_path / "local", tmp_path / "cluster"
@@ -206,13 +206,13 @@ def test_chain_on_standalone_cluster_equals_local(repo, shared_data, cluster, sh
     print(f"cluster == local[2] for {[d for s in stages for d in s.outputs]}")
 
 
-def test_faults_on_the_cluster_leave_the_clean_output(repo, shared_data, cluster, shipped, tmp_path):
+def test_faults_on_the_cluster_leave_the_clean_output(repo, real_warcs, realfaq, cluster, shipped, tmp_path):
     """tests/test_faults.py on the cluster: a Python worker SIGKILLed inside an executor (its task is
     retried on the cluster), and the driver killed while it writes (readers never see half a dataset;
     the rerun, as Airflow's retry would, gives the clean output)."""
     import signal
 
-    inputs = [str(shared_data / "warc"), str(shared_data / "realfaq" / "faq_real.warc.gz")]
+    inputs = [str(real_warcs), str(realfaq / "faq_real.warc.gz")]
     extract = STAGES[0]
     clean, faulty, killed = tmp_path / "clean", tmp_path / "faulty", tmp_path / "killed"
     submit(repo, extract, clean, inputs, cluster["url"], shipped)

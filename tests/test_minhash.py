@@ -10,7 +10,7 @@ from itertools import combinations
 import numpy as np
 import pytest
 from datasketch import MinHash, MinHashLSH
-from xquad_qas import xquad_pairs
+from helpers.xquad_qas import xquad_pairs
 
 from faqmine.dedup.features import DedupConfig, pair_similarity, qa_features
 from faqmine.dedup.minhash import MinHasher, band_keys, estimated_jaccard, lsh_params, sha1_hash32_many
