@@ -110,6 +110,7 @@ def xquad_vectors(encoder):
     return out
 
 
+@pytest.mark.slow  # encodes XQuAD in three languages with the packaged e5 encoder
 @pytest.mark.parametrize("other", ["de", "zh"])
 @pytest.mark.parametrize("method", ["cosine", "margin"])
 def test_real_translations_align_with_high_precision(xquad_vectors, other, method):

@@ -178,6 +178,7 @@ def test_select_negatives_range_min_num_negatives_and_ties():
     assert triplet_columns(2) == ["anchor", "positive", "negative_1", "negative_2"]
 
 
+@pytest.mark.slow  # encodes with the packaged e5 encoder, five mining runs
 def test_margins_select_what_sentence_transformers_selects(tmp_path):
     """The same negatives as sentence_transformers.util.mine_hard_negatives for each of its margin knobs."""
     import datasets
