@@ -67,12 +67,6 @@ class DatasetSchema:
             [pa.field(c["name"], _arrow_type(c["type"]), nullable=c["nullable"]) for c in self.columns]
         )
 
-    def spark(self):
-        """The same schema as a pyspark StructType (imported lazily: the library does not need Spark)."""
-        from pyspark.sql.pandas.types import from_arrow_schema
-
-        return from_arrow_schema(self.arrow())
-
 
 @cache
 def load_schema(dataset: str) -> DatasetSchema:
