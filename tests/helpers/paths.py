@@ -20,7 +20,7 @@ REALFAQ = DATA / "realfaq"  # 45 real FAQ pages in one WARC, with gold pairs
 XQUAD = DATA / "xquad"
 
 
-def need(path: Path, what: str, hint: str = "it ships with the repository under data/ (data/README.md)") -> Path:
+def need(path: Path, what: str, hint: str = "it ships with the repository: see data/README.md") -> Path:
     """`path` if it exists, else fail the calling test (or fixture) with the path it wanted."""
     if not path.exists():
         pytest.fail(f"{what} not found: {path} ({hint})", pytrace=False)
