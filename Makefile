@@ -1,4 +1,5 @@
 # faqmine — the two commands are `make demo` and `make test`; both set up .venv first when it is missing.
+# `make test-fast` runs the unit tier only: no Spark session, no spark-submit, nothing slow.
 SHELL := /bin/bash
 # Python 3.11 creates .venv (empty: the first of python3.11, python3 that is 3.11); Java 17+ runs Spark.
 PYTHON ?=
@@ -25,7 +26,7 @@ export PYSPARK_DRIVER_PYTHON := $(abspath $(PY))
 export SPARK_LOCAL_IP := 127.0.0.1
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: setup prereqs models lock demo test lint bench airflow experiment fuzz clean
+.PHONY: setup prereqs models lock demo test test-fast lint bench airflow experiment fuzz clean
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	@python=$$(bash scripts/check_prereqs.sh "$(PYTHON)") || exit 1; \
@@ -54,6 +55,9 @@ demo: setup
 
 test: setup
 	$(PY) -m pytest -q -p no:cacheprovider tests
+
+test-fast: setup
+	$(PY) -m pytest -q -p no:cacheprovider -m "not spark and not slow" tests
 
 lint: setup
 	$(VENV)/bin/ruff check src jobs dags tests bench training

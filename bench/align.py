@@ -15,11 +15,12 @@ machine moves both.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
 from pathlib import Path
+
+import common
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -40,8 +41,7 @@ def _xquad_rows(n: int) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = common.parser(__doc__)
     parser.add_argument("--qas", type=int, default=1200, help="QAs to encode (two texts each)")
     parser.add_argument("--qa-dedup", default=None, help="take the QAs from this qa_dedup dataset instead of XQuAD")
     parser.add_argument("--encoder", default=None, help="sentence-transformers folder (default: the packaged e5)")

@@ -17,7 +17,6 @@
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import os
 import shutil
@@ -26,6 +25,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import common
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -81,30 +82,27 @@ def bench_signatures(rows: list[dict], rounds: int, baseline_docs: int) -> dict:
         hasher.signatures(docs)
         return len(docs) / (time.perf_counter() - start)
 
-    def loop() -> float:
-        start = time.perf_counter()
-        for doc in sub:
-            m = MinHash(num_perm=config.num_perm, seed=config.seed)
-            for s in doc:
-                m.update(s)
-        return len(sub) / (time.perf_counter() - start)
-
-    def batch() -> float:
-        start = time.perf_counter()
-        for doc in sub:
-            m = MinHash(num_perm=config.num_perm, seed=config.seed)
-            m.update_batch(doc)
-        return len(sub) / (time.perf_counter() - start)
-
     shared = MinHash(num_perm=config.num_perm, seed=config.seed).permutations
 
-    def loop_shared() -> float:  # the kindest baseline: permutations made once, not per document
+    def one_by_one(doc: list[bytes], **kwargs) -> None:  # the baseline: updated shingle by shingle
+        m = MinHash(num_perm=config.num_perm, seed=config.seed, **kwargs)
+        for s in doc:
+            m.update(s)
+
+    def per_second(sign) -> float:  # one baseline over the baseline documents
         start = time.perf_counter()
         for doc in sub:
-            m = MinHash(num_perm=config.num_perm, seed=config.seed, permutations=shared, scheme="affine32")
-            for s in doc:
-                m.update(s)
+            sign(doc)
         return len(sub) / (time.perf_counter() - start)
+
+    def loop() -> float:
+        return per_second(one_by_one)
+
+    def batch() -> float:
+        return per_second(lambda doc: MinHash(num_perm=config.num_perm, seed=config.seed).update_batch(doc))
+
+    def loop_shared() -> float:  # the kindest baseline: permutations made once, not per document
+        return per_second(lambda doc: one_by_one(doc, permutations=shared, scheme="affine32"))
 
     # parity on the way
     ours_sig = hasher.signatures(sub[:200])
@@ -187,8 +185,7 @@ def bench_end_to_end(rows: list[dict], n: int, master: str, workdir: Path) -> di
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = common.parser(__doc__)
     parser.add_argument("--qa", default=None, help="qa dataset to take QAs from (default: built from data/xquad)")
     parser.add_argument("--n", type=int, default=5000, help="N of the end-to-end runs (N, 2N, 4N QAs)")
     parser.add_argument("--signature-docs", type=int, default=5000, help="QAs signed by the batched implementation")

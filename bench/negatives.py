@@ -24,12 +24,12 @@ Data: every language's documents are the train corpus (fixed); queries are the f
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
 from pathlib import Path
 
+import common
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -159,8 +159,7 @@ def library_throughput(data: dict[str, pa.Table], n: int, args, model) -> list[s
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = common.parser(__doc__)
     parser.add_argument("--benchmarks", default=None, help="benchmarks folder (train split); default: XQuAD")
     parser.add_argument("--languages", nargs="+", default=None, help="languages (XQuAD default: en)")
     parser.add_argument("--queries", type=int, default=100, help="N: queries per language of the smallest run")

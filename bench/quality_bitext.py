@@ -18,7 +18,6 @@ QA of a multilingual site its translations; the real web does not).
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
@@ -26,6 +25,7 @@ from collections import defaultdict
 from itertools import combinations
 from pathlib import Path
 
+import common
 import numpy as np
 import pandas as pd
 
@@ -106,16 +106,13 @@ def align_in_memory(vectors: pd.DataFrame, method: str) -> pd.DataFrame:
 
 
 def table(results: dict[str, dict]) -> list[str]:
-    lines = ["| pair | gold | predicted | correct | precision | recall |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
-    for key, v in results.items():
-        lines.append(f"| {key} | {v['gold']} | {v['predicted']} | {v['correct']} | {v['precision']:.3f} | "
-                     f"{v['recall']:.3f} |")
-    return lines
+    head = ["| pair | gold | predicted | correct | precision | recall |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    return head + [f"| {key} | {v['gold']} | {v['predicted']} | {v['correct']} | {v['precision']:.3f} | "
+                   f"{v['recall']:.3f} |" for key, v in results.items()]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = common.parser(__doc__)
     parser.add_argument("--qa-dedup", required=True, help="qa_dedup dataset of a simulated crawl")
     parser.add_argument("--truth", required=True, help="the simulator's truth/qa.parquet")
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "reports" / "quality_bitext.md"))
@@ -251,12 +248,7 @@ def main(argv: list[str] | None = None) -> int:
                              f"{min(v['recall'] for v in res.values()):.3f} | {int((scores >= threshold).sum())} |")
             lines += ["Threshold sweep:", "", *sweep, ""]
     lines += ["## Summary", "", *[f"- {s}" for s in summary], "", f"Run time {time.time() - started:.0f}s.", ""]
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n".join(lines), encoding="utf-8")
-    print("\n".join(summary))
-    print(f"report: {out.resolve()}")
-    return 0
+    return common.write_report(args.out, lines, summary)
 
 
 if __name__ == "__main__":

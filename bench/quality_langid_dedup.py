@@ -24,7 +24,6 @@ Writes the report to --report (default: <data>/quality_langid_dedup.md) and prin
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import os
@@ -34,7 +33,7 @@ from collections import Counter, defaultdict
 from itertools import combinations
 from pathlib import Path
 
-import numpy as np
+import common
 import pyarrow.parquet as pq
 
 REPO = Path(__file__).resolve().parents[1]
@@ -143,59 +142,28 @@ def _cluster_pairs(members_by_cluster: dict[str, list[str]]) -> set[tuple[str, s
 
 def _truth_pairs(truth: list[dict], keep: set[str]) -> set[tuple[str, str]]:
     """Pairs of the simulator's duplicate groups (exact copies and near-duplicate groups, joined)."""
-    parent: dict[str, str] = {}
+    from helpers.components import union_find
 
-    def find(x: str) -> str:
-        parent.setdefault(x, x)
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    def union(a: str, b: str) -> None:
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-
-    groups = defaultdict(list)
+    edges, groups = [], defaultdict(list)
     language = {t["qa_id"]: t["language"] for t in truth}
     for t in truth:
         if t["qa_id"] not in keep:
             continue
-        find(t["qa_id"])
         if t["is_exact_dup_of"] and t["is_exact_dup_of"] in keep:
-            union(t["qa_id"], t["is_exact_dup_of"])
+            edges.append((t["qa_id"], t["is_exact_dup_of"]))
         if t["near_dup_group"]:
             groups[t["near_dup_group"]].append(t["qa_id"])
-    for members in groups.values():
-        for other in members[1:]:
-            union(members[0], other)
+    edges += [(members[0], other) for members in groups.values() for other in members[1:]]
     clusters = defaultdict(list)
-    for x in parent:
-        clusters[find(x)].append(x)
+    for x, component in union_find(edges).items():
+        clusters[component].append(x)
     return {p for p in _cluster_pairs(clusters) if language[p[0]] == language[p[1]]}
-
-
-def brute_force_pairs(sets: list[list[bytes]], threshold: float) -> set[tuple[int, int]]:
-    """All pairs (i < j) with exact Jaccard >= threshold, from one sparse incidence product."""
-    from scipy import sparse
-
-    vocabulary: dict[bytes, int] = {}
-    rows, cols = [], []
-    for i, doc in enumerate(sets):
-        for s in set(doc):
-            rows.append(i)
-            cols.append(vocabulary.setdefault(s, len(vocabulary)))
-    ones = np.ones(len(rows), dtype=np.int32)
-    incidence = sparse.csr_matrix((ones, (rows, cols)), shape=(len(sets), len(vocabulary)))
-    sizes = np.asarray(incidence.sum(axis=1)).ravel()
-    inter = sparse.triu(incidence @ incidence.T, k=1).tocoo()
-    keep = inter.data >= threshold * (sizes[inter.row] + sizes[inter.col] - inter.data)
-    return set(zip(inter.row[keep].tolist(), inter.col[keep].tolist(), strict=True))
 
 
 def _brute_force(sample: list[dict], language: dict, config, cluster_of: dict, name: str):
     """(script class, table row, (precision, recall) of clusters and of LSH pairs) against exact Jaccard."""
+    from helpers.jaccard import brute_force_pairs
+
     from faqmine.dedup.features import pair_similarity, qa_features
     from faqmine.dedup.shingles import qa_shingle_sets
 
@@ -321,8 +289,7 @@ def dedup_section(truth: list[dict], qa: list[dict], kept: list[dict], dups: lis
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = common.parser(__doc__)
     parser.add_argument("--sim", required=True, type=Path, help="simulated crawl folder (faqmine simulate --out)")
     parser.add_argument("--data", required=True, type=Path, help="folder for qa_raw, qa, qa_dedup, duplicates")
     parser.add_argument("--sample", type=int, default=5000, help="QAs in the brute-force sample")

@@ -20,12 +20,12 @@ calibrates the defaults.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections import Counter
 from pathlib import Path
 
+import common
 import numpy as np
 import pandas as pd
 import pyarrow.dataset as ds
@@ -66,8 +66,7 @@ def rate(mask: np.ndarray) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = common.parser(__doc__)
     parser.add_argument("--data", required=True, help="data root with qa_dedup, hard_negatives, "
                         "hard_negative_candidates")
     parser.add_argument("--truth", required=True, help="the simulator's truth/qa.parquet")
@@ -140,12 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     by_reason = Counter(stats["candidates"]["dropped"])
     lines += ["", f"Candidates: {stats['candidates']['in']} in, {stats['candidates']['out']} negatives, dropped "
               f"{dict(by_reason)}; by source {stats['candidates']['by_source']}.", ""]
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n".join(lines), encoding="utf-8")
-    print("\n".join(lines))
-    print(f"report: {out.resolve()}")
-    return 0
+    return common.write_report(args.out, lines)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
-from warc_builder import Response, response, warcinfo, write_warc  # noqa: E402
+from helpers.warc_builder import Response, response, warcinfo, write_warc  # noqa: E402
 
 
 def damaged_warcs(body: bytes) -> dict[str, bytes]:

@@ -1,4 +1,8 @@
-"""Shared fixtures: paths to the bundled sample data and one real local[2] Spark session per test run."""
+"""Shared fixtures: paths to the real sample data under data/ and one real local[2] Spark session per test run.
+
+The sample data ships with the repository (data/README.md); a missing file fails the tests that
+need it, naming the path (helpers.paths.need), and is never skipped.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[1]
-SAMPLE_DATA = REPO / "data"  # real sample files shipped with the repository, each folder with its NOTICE.md
+from helpers.paths import REAL_WARC_NAMES, REAL_WARCS, REALFAQ, REPO, need
 
 
 @pytest.fixture(scope="session")
@@ -18,9 +20,19 @@ def repo() -> Path:
 
 
 @pytest.fixture(scope="session")
-def sample_data() -> Path:
-    """`data/`: `background/` (real WARC files) and `realfaq/` (real FAQ pages with gold pairs)."""
-    return SAMPLE_DATA
+def real_warcs() -> Path:
+    """data/background: the four real WARC files (14 FAQ QAs from commoncrawl.org/faq, the rest without FAQs)."""
+    for name in REAL_WARC_NAMES:
+        need(REAL_WARCS / name, "real WARC file")
+    return REAL_WARCS
+
+
+@pytest.fixture(scope="session")
+def realfaq() -> Path:
+    """data/realfaq: faq_real.warc.gz (45 real FAQ pages in 20 languages), gold.jsonl and manifest.jsonl."""
+    for name in ("faq_real.warc.gz", "gold.jsonl", "manifest.jsonl"):
+        need(REALFAQ / name, "real FAQ sample file")
+    return REALFAQ
 
 
 @pytest.fixture(scope="session")
@@ -39,3 +51,12 @@ def spark():
     )
     yield session
     session.stop()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that uses the Spark session must be marked `spark`, so `-m "not spark"` never starts one."""
+    unmarked = [item.nodeid for item in items if "spark" in getattr(item, "fixturenames", ())
+                and item.get_closest_marker("spark") is None]
+    if unmarked:
+        raise pytest.UsageError("tests that use the `spark` fixture without the `spark` marker: "
+                                + ", ".join(unmarked))

@@ -7,7 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 import pytest
-from xquad_qas import xquad_pairs
+from helpers.paths import need_model
+from helpers.xquad_qas import xquad_pairs
 
 from faqmine.align_bitext.alignment import AlignConfig, align, margin_scores, mutual_best, neighbour_edges
 from faqmine.embedding.encode import (
@@ -95,8 +96,7 @@ def test_vectors_round_trip_through_arrow():
 
 @pytest.fixture(scope="module")
 def encoder():
-    if not DEFAULT_ENCODER.is_dir():
-        pytest.skip("models/multilingual-e5-small is missing (make setup)")
+    need_model(DEFAULT_ENCODER, "encoder")
     model = get_encoder()
     assert get_encoder() is model and loaded_encoders() >= 1  # cached per process
     return model
@@ -111,6 +111,7 @@ def xquad_vectors(encoder):
     return out
 
 
+@pytest.mark.slow  # encodes XQuAD in three languages with the packaged e5 encoder
 @pytest.mark.parametrize("other", ["de", "zh"])
 @pytest.mark.parametrize("method", ["cosine", "margin"])
 def test_real_translations_align_with_high_precision(xquad_vectors, other, method):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pyarrow.dataset as ds
 import pytest
-from xquad_qas import table_of, write_table, xquad_pairs
+from helpers.xquad_qas import table_of, write_table, xquad_pairs
 
 from faqmine.build_benchmarks.benchmark import answer_key, load_beir_folder
 from faqmine.core.stats import read_stats

@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow.dataset as ds
 import pytest
-from xquad_qas import table_of, write_table, xquad_pairs
+from helpers.paths import need_model
+from helpers.xquad_qas import table_of, write_table, xquad_pairs
 
 from faqmine.align_bitext.alignment import AlignConfig, align
 from faqmine.core.stats import read_stats
@@ -51,8 +52,7 @@ def _rows() -> list[dict]:
 
 @pytest.fixture(scope="module")
 def data_root(spark, tmp_path_factory):
-    if not DEFAULT_ENCODER.is_dir():
-        pytest.skip("models/multilingual-e5-small is missing (make setup)")
+    need_model(DEFAULT_ENCODER, "encoder")
     root = tmp_path_factory.mktemp("bitext")
     table = table_of("qa_dedup", _rows())
     table = table.set_column(table.schema.get_field_index("cluster_id"), "cluster_id", table.column("qa_id"))

@@ -18,11 +18,11 @@ from faqmine.run.check import check_data_root
 
 
 @pytest.fixture(scope="module")
-def data_root(tmp_path_factory, sample_data) -> Path:
+def data_root(tmp_path_factory, realfaq) -> Path:
     """A qa_raw dataset written from the real multilingual sample, in the layout the Spark writer uses."""
     root = tmp_path_factory.mktemp("run")
     stats = StageStats("extract")
-    table = pa.Table.from_batches(list(extract_warc_file(str(sample_data / "realfaq" / "faq_real.warc.gz"), stats)))
+    table = pa.Table.from_batches(list(extract_warc_file(str(realfaq / "faq_real.warc.gz"), stats)))
     ds.write_dataset(table, root / "qa_raw", format="parquet", partitioning=["crawl"], partitioning_flavor="hive",
                      basename_template="part-{i}.parquet")
     (root / "qa_raw" / "_SUCCESS").touch()

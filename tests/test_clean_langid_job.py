@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from xquad_qas import LANGUAGES, table_of, write_table, xquad_pairs
+from helpers.paths import need_model
+from helpers.xquad_qas import LANGUAGES, table_of, write_table, xquad_pairs
 
 from faqmine.clean_langid.cleaning import clean_qa
 from faqmine.clean_langid.langid import default_model_path
@@ -59,8 +60,7 @@ def _rows() -> tuple[list[dict], dict[str, str], Counter]:
 
 @pytest.fixture(scope="module")
 def qa_raw(spark, tmp_path_factory):
-    if not default_model_path().exists():
-        pytest.skip("models/lid.176.ftz missing: run `make setup`")
+    need_model(default_model_path(), "language-id model")
     rows, truth, expected = _rows()
     path = tmp_path_factory.mktemp("clean") / "qa_raw"
     write_table(spark, table_of("qa_raw", rows), path, "qa_raw")

@@ -33,6 +33,9 @@ import pytest
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
 VENV_PYTHON = sys.executable
+# The daemons and the executor Python must not see a PYTHONPATH that reaches src/ (as when the tests run with
+# PYTHONPATH=src instead of the editable install): the executors would import faqmine from there, not the zip.
+WITHOUT_PYTHONPATH = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
 SHUFFLE_PARTITIONS = "4"
 
 
@@ -87,7 +90,7 @@ def cluster(repo, tmp_path_factory):
     state = tmp_path_factory.mktemp("spark-cluster")
     port = 7077 if _port_free(7077) else free_port()
     webui = free_port()
-    env = {**os.environ, "FAQMINE_PYTHON": VENV_PYTHON, "FAQMINE_CLUSTER_DIR": str(state),
+    env = {**WITHOUT_PYTHONPATH, "FAQMINE_PYTHON": VENV_PYTHON, "FAQMINE_CLUSTER_DIR": str(state),
            "SPARK_MASTER_HOST": "127.0.0.1", "SPARK_MASTER_PORT": str(port), "SPARK_MASTER_WEBUI_PORT": str(webui),
            "FAQMINE_WORKER_WEBUI_PORT": "0", "FAQMINE_WORKERS": "2", "SPARK_WORKER_CORES": "1",
            "SPARK_WORKER_MEMORY": "2g", "FAQMINE_CLUSTER_OWNER_PID": str(os.getpid())}  # watchdog if we die
@@ -129,7 +132,7 @@ def shipped(repo, tmp_path_factory) -> dict[str, Path]:
     (site / "faqmine-deps.pth").write_text(f"{deps}\n")
     python = executor_env / "bin" / "python"
     probe = subprocess.run([str(python), "-c", "import pyarrow, pyspark, fastwarc; import faqmine"],
-                           capture_output=True, text=True, cwd=dist)
+                           capture_output=True, text=True, cwd=dist, env=WITHOUT_PYTHONPATH)
     assert "No module named 'faqmine'" in probe.stderr, "the executor Python must not have faqmine installed"
     return {"zip": dist / "faqmine.zip", "schemas": dist / "faqmine-schemas.zip", "python": python}
 
@@ -182,8 +185,8 @@ def comparable_stats(folder: Path) -> dict:
     return {k: v for k, v in stats.items() if not k.endswith(("_seconds", "_s"))}
 
 
-def test_chain_on_standalone_cluster_equals_local(repo, sample_data, cluster, shipped, tmp_path):
-    inputs = [str(sample_data / "background"), str(sample_data / "realfaq" / "faq_real.warc.gz")]
+def test_chain_on_standalone_cluster_equals_local(repo, real_warcs, realfaq, cluster, shipped, tmp_path):
+    inputs = [str(real_warcs), str(realfaq / "faq_real.warc.gz")]
     stages = chain(repo)
     assert stages and stages[0].job == "extract"
     local, remote = tmp_path / "local", tmp_path / "cluster"
@@ -206,13 +209,13 @@ def test_chain_on_standalone_cluster_equals_local(repo, sample_data, cluster, sh
     print(f"cluster == local[2] for {[d for s in stages for d in s.outputs]}")
 
 
-def test_faults_on_the_cluster_leave_the_clean_output(repo, sample_data, cluster, shipped, tmp_path):
+def test_faults_on_the_cluster_leave_the_clean_output(repo, real_warcs, realfaq, cluster, shipped, tmp_path):
     """tests/test_faults.py on the cluster: a Python worker SIGKILLed inside an executor (its task is
     retried on the cluster), and the driver killed while it writes (readers never see half a dataset;
     the rerun, as Airflow's retry would, gives the clean output)."""
     import signal
 
-    inputs = [str(sample_data / "background"), str(sample_data / "realfaq" / "faq_real.warc.gz")]
+    inputs = [str(real_warcs), str(realfaq / "faq_real.warc.gz")]
     extract = STAGES[0]
     clean, faulty, killed = tmp_path / "clean", tmp_path / "faulty", tmp_path / "killed"
     submit(repo, extract, clean, inputs, cluster["url"], shipped)

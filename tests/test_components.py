@@ -5,27 +5,11 @@ from __future__ import annotations
 import random
 
 import pytest
+from helpers.components import union_find
 
 from faqmine.spark.components import connected_components
 
 pytestmark = pytest.mark.spark
-
-
-def _union_find(edges: list[tuple[str, str]]) -> dict[str, str]:
-    parent: dict[str, str] = {}
-
-    def find(x: str) -> str:
-        parent.setdefault(x, x)
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for a, b in edges:
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    return {x: find(x) for x in parent}
 
 
 def test_components_match_union_find(spark, tmp_path):
@@ -38,7 +22,7 @@ def test_components_match_union_find(spark, tmp_path):
     edges += chain + [("n0001", "n0001")]  # a self loop is no component
     result = connected_components(spark.createDataFrame(edges, "src string, dst string"), checkpoint_every=2)
     got = {r["node"]: r["component"] for r in result.labels.collect()}
-    expected = {k: v for k, v in _union_find([e for e in edges if e[0] != e[1]]).items()}
+    expected = {k: v for k, v in union_find([e for e in edges if e[0] != e[1]]).items()}
     assert got == expected
     assert got["c040"] == "c000"
     assert 2 <= result.iterations <= 20

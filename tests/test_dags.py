@@ -277,7 +277,7 @@ def test_airflow_dags_test_runs_the_crawl_end_to_end(tmp_path):
 def test_airflow_dags_test_trains_and_evaluates_a_data_root(tmp_path):
     """faqmine_training on a small XQuAD data root (the 3 MB crawl above has no test split): a two-step
     hardneg run with configs/experiment/hardneg.yaml, then the evaluation of it against the baselines."""
-    from xquad_data_root import build_fixture
+    from helpers.xquad_data_root import build_fixture
 
     data = tmp_path / "data"
     build_fixture(data, languages=("en", "de", "zh", "ar"), max_articles=5, questions_per_article=6, negatives=3)

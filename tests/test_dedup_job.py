@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from xquad_qas import table_of, write_table, xquad_pairs
+from helpers.xquad_qas import table_of, write_table, xquad_pairs
 
 from faqmine.core.schemas import load_schema
 from faqmine.core.stats import check_balance

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from warc_builder import Response, response, write_warc
+from helpers.warc_builder import Response, response, write_warc
 
 from faqmine.core.stats import StageStats, check_balance
 from faqmine.core.text import collapse_whitespace
@@ -99,8 +99,8 @@ def test_same_pair_in_two_syntaxes_is_kept_once():
     assert result.counters["qa_duplicate_on_page"] == 1
 
 
-def test_real_commoncrawl_faq_from_dolma_sample(sample_data):
-    rows, stats = rows_and_stats(sample_data / "background" / "dolma-sample-0001.warc.gz")
+def test_real_commoncrawl_faq_from_dolma_sample(real_warcs):
+    rows, stats = rows_and_stats(real_warcs / "dolma-sample-0001.warc.gz")
     assert [r["question"] for r in rows] == COMMONCRAWL_FAQ_QUESTIONS
     assert {r["url"] for r in rows} == {"https://commoncrawl.org/faq"}
     assert {r["domain"] for r in rows} == {"commoncrawl.org"}
@@ -113,15 +113,15 @@ def test_real_commoncrawl_faq_from_dolma_sample(sample_data):
 
 @pytest.mark.parametrize("name", ["resiliparse-warcfile.warc.gz", "resiliparse-clueweb-quirk.warc.gz",
                                   "whirlwind.warc.gz"])
-def test_real_files_without_faq_give_nothing(sample_data, name):
-    rows, stats = rows_and_stats(sample_data / "background" / name)
+def test_real_files_without_faq_give_nothing(real_warcs, name):
+    rows, stats = rows_and_stats(real_warcs / name)
     assert rows == [] and stats["out"] == 0 and stats["in"] > 0
 
 
-def test_real_multilingual_pages_against_gold(sample_data):
-    rows, stats = rows_and_stats(sample_data / "realfaq" / "faq_real.warc.gz")
+def test_real_multilingual_pages_against_gold(realfaq):
+    rows, stats = rows_and_stats(realfaq / "faq_real.warc.gz")
     got = {(r["url"], collapse_whitespace(r["question"]), collapse_whitespace(r["answer"])) for r in rows}
-    gold_rows = [json.loads(line) for line in (sample_data / "realfaq" / "gold.jsonl").open()]
+    gold_rows = [json.loads(line) for line in (realfaq / "gold.jsonl").open()]
     gold = {(g["url"], collapse_whitespace(g["question"]), collapse_whitespace(g["answer"])) for g in gold_rows}
     hits = len(got & gold)
     precision, recall = hits / len(got), hits / len(gold)
@@ -183,8 +183,8 @@ def test_broken_inputs_are_counted_never_fatal(tmp_path):
     assert "truncated" in stats["samples"][0]
 
 
-def test_corrupt_and_missing_files(tmp_path, sample_data):
-    data = bytearray((sample_data / "background" / "dolma-sample-0001.warc.gz").read_bytes())
+def test_corrupt_and_missing_files(tmp_path, real_warcs):
+    data = bytearray((real_warcs / "dolma-sample-0001.warc.gz").read_bytes())
     data[100_000:100_050] = bytes(b ^ 0xFF for b in data[100_000:100_050])
     corrupt = tmp_path / "corrupt.warc.gz"
     corrupt.write_bytes(bytes(data))

@@ -27,9 +27,9 @@ def extract_to(spark, files: list[str], out: Path) -> dict:
     return read_stats(out)
 
 
-def test_job_on_sample_and_broken_files_balances_and_reruns_identically(spark, sample_data, tmp_path):
+def test_job_on_sample_and_broken_files_balances_and_reruns_identically(spark, real_warcs, tmp_path):
     mixed, truncated = broken_crawl(tmp_path)
-    files = resolve_inputs([str(sample_data / "background"), str(mixed), str(truncated)])
+    files = resolve_inputs([str(real_warcs), str(mixed), str(truncated)])
     out = tmp_path / "qa_raw"
     stats = extract_to(spark, files, out)
     check_balance(stats)
@@ -46,7 +46,7 @@ def test_job_on_sample_and_broken_files_balances_and_reruns_identically(spark, s
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".qa_raw.")]  # no temp folders left
 
 
-def test_spark_submit_acceptance(repo, sample_data, tmp_path):
+def test_spark_submit_acceptance(repo, real_warcs, tmp_path):
     """`spark-submit jobs/extract.py --input data/background/` gives the 14 commoncrawl.org/faq QAs."""
     out = tmp_path / "x"
     env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable,
@@ -54,7 +54,7 @@ def test_spark_submit_acceptance(repo, sample_data, tmp_path):
     spark_submit = Path(sys.executable).parent / "spark-submit"
     done = subprocess.run(
         [str(spark_submit), "--master", "local[2]", str(repo / "jobs" / "extract.py"),
-         "--input", str(sample_data / "background"), "--output", str(out)],
+         "--input", str(real_warcs), "--output", str(out)],
         env=env, capture_output=True, text=True, timeout=1200,
     )
     assert done.returncode == 0, done.stderr[-3000:]

@@ -43,8 +43,8 @@ def rows(folder: Path) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def inputs(sample_data) -> list[str]:
-    return [str(sample_data / "background"), str(sample_data / "realfaq" / "faq_real.warc.gz")]
+def inputs(real_warcs, realfaq) -> list[str]:
+    return [str(real_warcs), str(realfaq / "faq_real.warc.gz")]
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,7 @@ def test_replay(case):
     check_input(case.read_bytes())
 
 
+@pytest.mark.slow  # a coverage-guided round of FUZZ_SECONDS (20 s)
 def test_short_fuzz_round(tmp_path):
     corpus = tmp_path / "corpus"
     shutil.copytree(FUZZ / "corpus", corpus)

@@ -6,7 +6,8 @@ from collections import Counter
 
 import pyarrow as pa
 import pytest
-from xquad_qas import LANGUAGES, xquad_pairs
+from helpers.paths import need_model
+from helpers.xquad_qas import LANGUAGES, xquad_pairs
 
 from faqmine.clean_langid.cleaning import CleaningConfig
 from faqmine.clean_langid.langid import (
@@ -26,10 +27,7 @@ from faqmine.core.langcodes import normalize_language, script_of, to_iso639_3
 
 @pytest.fixture(scope="module")
 def identifier():
-    path = default_model_path()
-    if not path.exists():
-        pytest.skip(f"{path} missing: run `make setup`")
-    return load_identifier(str(path))
+    return load_identifier(str(need_model(default_model_path(), "language-id model")))
 
 
 @pytest.mark.parametrize(
@@ -148,9 +146,7 @@ def test_declared_language_rescues_a_short_ambiguous_text(identifier):
 
 
 def test_model_is_loaded_once_per_process():
-    path = str(default_model_path())
-    if not default_model_path().exists():
-        pytest.skip("model missing")
+    path = str(need_model(default_model_path(), "language-id model"))
     assert load_identifier(path) is load_identifier(path)
 
 

@@ -10,7 +10,8 @@ from itertools import combinations
 import numpy as np
 import pytest
 from datasketch import MinHash, MinHashLSH
-from xquad_qas import xquad_pairs
+from helpers.jaccard import brute_force_pairs
+from helpers.xquad_qas import xquad_pairs
 
 from faqmine.dedup.features import DedupConfig, pair_similarity, qa_features
 from faqmine.dedup.minhash import MinHasher, band_keys, estimated_jaccard, lsh_params, sha1_hash32_many
@@ -182,26 +183,6 @@ def _sample(seed: int = 3, per_language: int = 120) -> tuple[list[tuple[str, str
             qas.append((q, a))
             scripts.append(script)
     return qas, scripts
-
-
-def brute_force_pairs(sets: list[list[bytes]], threshold: float) -> set[tuple[int, int]]:
-    """Every pair (i < j) whose exact Jaccard reaches the threshold: all pairs' intersections at once
-    as a sparse incidence product (pairs sharing no shingle have Jaccard 0)."""
-    from scipy import sparse
-
-    vocabulary: dict[bytes, int] = {}
-    rows, cols = [], []
-    for i, doc in enumerate(sets):
-        for s in set(doc):
-            rows.append(i)
-            cols.append(vocabulary.setdefault(s, len(vocabulary)))
-    ones = np.ones(len(rows), dtype=np.int32)
-    incidence = sparse.csr_matrix((ones, (rows, cols)), shape=(len(sets), len(vocabulary)))
-    sizes = np.asarray(incidence.sum(axis=1)).ravel()
-    inter = sparse.triu(incidence @ incidence.T, k=1).tocoo()
-    union = sizes[inter.row] + sizes[inter.col] - inter.data
-    keep = inter.data >= threshold * union
-    return set(zip(inter.row[keep].tolist(), inter.col[keep].tolist(), strict=True))
 
 
 def test_banding_finds_the_pairs_brute_force_jaccard_finds():

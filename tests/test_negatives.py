@@ -178,17 +178,18 @@ def test_select_negatives_range_min_num_negatives_and_ties():
     assert triplet_columns(2) == ["anchor", "positive", "negative_1", "negative_2"]
 
 
+@pytest.mark.slow  # encodes with the packaged e5 encoder, five mining runs
 def test_margins_select_what_sentence_transformers_selects(tmp_path):
     """The same negatives as sentence_transformers.util.mine_hard_negatives for each of its margin knobs."""
-    datasets = pytest.importorskip("datasets")
+    import datasets
+    from helpers.paths import need_model
+    from helpers.xquad_qas import xquad_pairs
     from sentence_transformers.util import mine_hard_negatives
-    from xquad_qas import xquad_pairs
 
     from faqmine.embedding.encode import get_encoder
     from faqmine.embedding.load import DEFAULT_ENCODER
 
-    if not DEFAULT_ENCODER.is_dir():
-        pytest.skip("models/multilingual-e5-small is missing (make setup)")
+    need_model(DEFAULT_ENCODER, "encoder")
     model = get_encoder()
     pairs = xquad_pairs("en")[:14]
     anchors, positives = [p[1] for p in pairs], [p[2] for p in pairs]

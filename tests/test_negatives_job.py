@@ -12,7 +12,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.dataset as ds
 import pytest
-from xquad_qas import xquad_pairs
+from helpers.paths import need_model
+from helpers.xquad_qas import xquad_pairs
 
 from faqmine.build_benchmarks.benchmark import answer_key, doc_id, query_id
 from faqmine.core.ids import qa_id
@@ -66,8 +67,7 @@ def _write(spark, rows: list[dict], path: Path, dataset: str) -> None:
 
 @pytest.fixture(scope="module")
 def data_root(spark, tmp_path_factory):
-    if not DEFAULT_ENCODER.is_dir():
-        pytest.skip("models/multilingual-e5-small is missing (make setup)")
+    need_model(DEFAULT_ENCODER, "encoder")
     root = tmp_path_factory.mktemp("negatives")
     qas = _qas()
     corpus = [{"doc_id": doc_id(r["qa_id"]), "qa_id": r["qa_id"], "title": "", "text": r["answer"],
@@ -168,8 +168,7 @@ def test_cross_encoder_teacher_in_spark(spark, tmp_path):
     from faqmine.mine_negatives.negatives import CrossEncoderTeacher
     from faqmine.spark.mine_negatives import MiningConfig, cross_encoder_scores
 
-    if not DEFAULT_ENCODER.is_dir():
-        pytest.skip("models/multilingual-e5-small is missing (make setup)")
+    need_model(DEFAULT_ENCODER, "encoder")
     folder = tmp_path / "cross-encoder"  # e5 with a fresh one-logit head: a CrossEncoder folder, offline
     CrossEncoder(str(DEFAULT_ENCODER), num_labels=1, local_files_only=True).save_pretrained(str(folder))
     pairs = xquad_pairs("en")[:6]
@@ -187,7 +186,7 @@ def test_cross_encoder_teacher_in_spark(spark, tmp_path):
 
 def test_exports_train_a_sentence_transformer(spark, monkeypatch, data_root, tmp_path):
     """Both export layouts load with datasets and run one SentenceTransformerTrainer step with their loss."""
-    datasets = pytest.importorskip("datasets")
+    import datasets
     from sentence_transformers import (
         SentenceTransformer,
         SentenceTransformerTrainer,

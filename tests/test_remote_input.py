@@ -179,9 +179,9 @@ class _FaultHandler(BaseHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def warcs(sample_data) -> dict[str, Path]:
+def warcs(real_warcs, realfaq) -> dict[str, Path]:
     """The real sample WARCs this module serves, by file name."""
-    files = sorted((sample_data / "background").glob("*.warc.gz")) + [sample_data / "realfaq" / "faq_real.warc.gz"]
+    files = sorted(real_warcs.glob("*.warc.gz")) + [realfaq / "faq_real.warc.gz"]
     return {f.name: f for f in files}
 
 
@@ -199,8 +199,8 @@ def http_site(tmp_path, warcs):
 @pytest.fixture(scope="module")
 def moto_s3():
     """moto's S3 in server mode on 127.0.0.1, with a public-read bucket like s3://commoncrawl."""
-    boto3 = pytest.importorskip("boto3")
-    server_mod = pytest.importorskip("moto.server")
+    import boto3
+    import moto.server as server_mod
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = server_mod.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from helpers.warc_builder import Response, response, warcinfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from warc_builder import Response, response, warcinfo
 
 from faqmine.core.stats import StageStats, check_balance
 from faqmine.extract.records import extract_warc_file

@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from xquad_data_root import build_fixture
+from helpers.paths import need_model
+from helpers.xquad_data_root import build_fixture
 
 from faqmine.embedding.load import DEFAULT_ENCODER
 from faqmine.retrieval.config import make_config
@@ -25,8 +26,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory) -> Path:
-    if not (DEFAULT_ENCODER / "modules.json").exists():
-        pytest.skip(f"no encoder at {DEFAULT_ENCODER} (make setup)")
+    need_model(DEFAULT_ENCODER / "modules.json", "encoder")
     root = tmp_path_factory.mktemp("fixture")
     build_fixture(root, languages=("en", "de", "zh"), max_articles=5, questions_per_article=6, negatives=3)
     return root

@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pytest
-from warc_builder import Response, write_warc
+from helpers.warc_builder import Response, write_warc
 
 from faqmine.core.ids import qa_id
 from faqmine.core.stats import StageStats, check_balance, read_stats

@@ -24,8 +24,9 @@ from faqmine.build_benchmarks.benchmark import answer_key, doc_id, export_beir, 
 from faqmine.core.ids import stable_id
 from faqmine.core.schemas import load_schema
 from faqmine.retrieval.bm25 import BM25Index
-from faqmine.simulate.config import default_data_dir
 from faqmine.simulate.xquad import load_xquad
+
+from .paths import XQUAD, need
 
 DEFAULT_LANGUAGES = ("ar", "de", "en", "es", "ru", "th", "zh")
 SPLIT_CYCLE = ("train", "train", "test", "train", "dev")  # article i is in SPLIT_CYCLE[i % 5]
@@ -48,7 +49,7 @@ def build_fixture(out: str | Path, languages: Sequence[str] = DEFAULT_LANGUAGES,
                   ) -> dict:
     """Write <out>/benchmarks (Parquet + export), <out>/bitext and <out>/hard_negatives. Returns counts."""
     out = Path(out)
-    corpus_src = load_xquad(Path(xquad_dir) if xquad_dir else default_data_dir() / "xquad", tuple(languages))
+    corpus_src = load_xquad(Path(xquad_dir) if xquad_dir else need(XQUAD, "XQuAD copy"), tuple(languages))
     articles = list(range(len(corpus_src.article_qids)))[:max_articles]
     corpus, queries, qrels, bitext, hard = [], [], [], [], []
     # article -> xquad id -> language -> qa_id

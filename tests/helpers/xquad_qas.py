@@ -13,20 +13,19 @@ from functools import cache
 from pathlib import Path
 
 import pyarrow as pa
-import pytest
 
 from faqmine.core.ids import qa_id
 from faqmine.core.schemas import load_schema
 
-XQUAD = Path(__file__).resolve().parents[1] / "data" / "xquad"
+from .paths import XQUAD, need
+
 LANGUAGES = ("ar", "de", "el", "en", "es", "hi", "ro", "ru", "th", "tr", "vi", "zh")
 _BOUNDARY = re.compile(r"(?<=[.!?。！？।])\s*")
 
 
-def require_xquad() -> Path:
-    if not (XQUAD / "xquad.en.json").exists():
-        pytest.skip(f"XQuAD copy {XQUAD} is not in the repository")
-    return XQUAD
+def require_xquad(language: str = "en") -> Path:
+    """One language's XQuAD file; a missing one fails the test, naming it."""
+    return need(XQUAD / f"xquad.{language}.json", "XQuAD copy")
 
 
 def _answer_window(context: str, start: int, length: int, max_chars: int = 220) -> str:
@@ -48,7 +47,7 @@ def _answer_window(context: str, start: int, length: int, max_chars: int = 220) 
 @cache
 def xquad_pairs(language: str) -> tuple[tuple[str, str, str], ...]:
     """(xquad id, question, answer) for every question of one language, in file order."""
-    data = json.loads((require_xquad() / f"xquad.{language}.json").read_text(encoding="utf-8-sig"))
+    data = json.loads(require_xquad(language).read_text(encoding="utf-8-sig"))
     out = []
     for article in data["data"]:
         for paragraph in article["paragraphs"]:
