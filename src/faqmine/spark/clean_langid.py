@@ -19,13 +19,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
 
-from faqmine.clean_langid.batch import (
-    EVIDENCE_COLUMN,
-    REASON_COLUMN,
-    REPAIRS_COLUMN,
-    clean_langid_batch,
-    output_schema,
-)
+from faqmine.clean_langid.batch import EVIDENCE_COLUMN, REASON_COLUMN, REPAIRS_COLUMN, clean_langid_batch, output_schema
 from faqmine.clean_langid.cleaning import CleaningConfig
 from faqmine.clean_langid.langid import LangIdConfig, default_model_path, load_identifier
 from faqmine.core.schemas import load_schema
