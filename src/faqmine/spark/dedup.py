@@ -242,7 +242,11 @@ class Dedup(Stage):
         checkpoints = target.parent / f".{target.name}.tmp-checkpoints-{uuid.uuid4().hex[:12]}"
         checkpoints.mkdir(parents=True, exist_ok=True)
         spark.sparkContext.setCheckpointDir(str(checkpoints))
-        result = run_dedup(inputs["input"], config)
+        try:
+            result = run_dedup(inputs["input"], config)
+        except BaseException:  # the base class removes them after the writes; a failed run leaves none either
+            shutil.rmtree(checkpoints, ignore_errors=True)
+            raise
         summary = {**result.summary(), "shuffle_partitions": int(spark.conf.get("spark.sql.shuffle.partitions"))}
         return StageOutput(
             writes={"output": (result.qa_dedup.sortWithinPartitions(*OUTPUT_ORDER), summary),
