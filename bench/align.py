@@ -1,11 +1,12 @@
-"""Encoding throughput of the bitext stage inside Spark against plain SentenceTransformer.encode, same run, same texts.
+"""Encoding throughput of the embed stage inside Spark against plain SentenceTransformer.encode, same run, same texts.
 
     .venv/bin/python bench/align.py                       # XQuAD QAs of all 12 languages, local[*]
     .venv/bin/python bench/align.py --qas 2000 --master local[2]
     .venv/bin/python bench/align.py --qa-dedup data/demo/qa_dedup
 
-Baseline: the encoder loaded once in this process, `encode_qa` (one `SentenceTransformer.encode`
-per batch of questions + answers, torch on every core) over the texts. Spark: the stage's own
+Baseline: the encoder loaded once in this process, `encode_texts` (one `SentenceTransformer.encode`
+for the questions with the query prompt, one for the answers with the passage prompt, torch on every
+core) over the texts. Spark: the embed stage's own
 `encode_qas` (repartition, `mapInArrow`, model cached per Python worker, one torch thread per
 task) over the same texts: once cold (workers start and load the model, as a job does) and once
 warm (workers reused). Prints texts/s of each, the ratios, and the peak RSS of a Python worker.
@@ -51,10 +52,13 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     os.environ.setdefault("FAQMINE_QUIET_SPARK", "1")
+    from dataclasses import replace
+
     from pyspark.sql import functions as F
 
-    from faqmine.embedding.encode import EncodeConfig, encode_qa, get_encoder, peak_rss_mb, resolve_encoder_path
-    from faqmine.spark.align_bitext import BitextConfig, encode_qas
+    from faqmine.embedding.encode import EncodeConfig, encode_texts, get_encoder, peak_rss_mb, resolve_encoder_path
+    from faqmine.embedding.identity import model_fingerprint
+    from faqmine.spark.embed import EmbedConfig, encode_qas, task_stats
     from faqmine.spark.session import build_session
 
     spark = build_session("faqmine-bench-align", master=args.master)
@@ -73,24 +77,28 @@ def main(argv: list[str] | None = None) -> int:
     df.count()
     n_texts = 2 * len(rows)
     encode = EncodeConfig(encoder=resolve_encoder_path(args.encoder))
-    config = BitextConfig(encode=encode)
+    config = EmbedConfig(encode=encode)
+    fingerprint = model_fingerprint(encode.encoder)
 
     load_started = time.perf_counter()
     model = get_encoder(encode.encoder)
     load_seconds = time.perf_counter() - load_started
     questions, answers = [r["question"] for r in rows], [r["answer"] for r in rows]
-    encode_qa(model, questions[:16], answers[:16], encode)  # warm up torch
+    query, passage = replace(encode, prompt_name="query"), replace(encode, prompt_name="passage")
+    encode_texts(model, questions[:16], query)  # warm up torch
 
     def plain() -> float:
         started = time.perf_counter()
-        encode_qa(model, questions, answers, encode)
+        encode_texts(model, questions, query)
+        encode_texts(model, answers, passage)
         return n_texts / (time.perf_counter() - started)
 
     def in_spark() -> tuple[float, object]:
         started = time.perf_counter()
-        result = encode_qas(df, config)  # collects the per-task stats rows: the encoding has run
+        _, persisted = encode_qas(df, config, fingerprint)
+        result = task_stats(persisted)  # collects the per-task stats rows: the encoding has run
         seconds = time.perf_counter() - started
-        result.persisted.unpersist()
+        persisted.unpersist()
         return n_texts / seconds, result
 
     plain_before = plain()

@@ -142,21 +142,23 @@ def main(argv: list[str] | None = None) -> int:
     from faqmine.align_bitext.alignment import DEFAULT_K, DEFAULT_THRESHOLDS, METHODS
     from faqmine.build_benchmarks.splits import domain_unit
     from faqmine.embedding.encode import EncodeConfig, resolve_encoder_path
+    from faqmine.embedding.identity import model_fingerprint
     from faqmine.spark.align_bitext import (
         BitextConfig,
-        encode_qas,
         multilingual_site_qas,
         mutual_best,
         neighbour_edges_df,
+        qa_vectors_df,
         scored_candidates,
     )
     from faqmine.spark.datasets import read_dataset
+    from faqmine.spark.embed import EmbedConfig, encode_qas
     from faqmine.spark.session import build_session
 
     truth = pd.read_parquet(args.truth)
 
     started = time.time()
-    config = BitextConfig(encode=EncodeConfig(encoder=resolve_encoder_path(args.encoder)), chunk_size=args.chunk_size)
+    config = BitextConfig(encoder=resolve_encoder_path(args.encoder), chunk_size=args.chunk_size)
     offline = args.in_memory and args.vectors and Path(args.vectors).exists()
     if offline:  # no Spark at all: QAs with pyarrow, vectors from the cache, alignment in memory
         import pyarrow.dataset as ds
@@ -178,8 +180,10 @@ def main(argv: list[str] | None = None) -> int:
             vectors_all = spark.read.parquet(args.vectors)
             texts = 2 * vectors_all.count()
         else:
-            encoded = encode_qas(qas, config)
-            vectors_all, texts = encoded.vectors, encoded.texts
+            embed = EmbedConfig(encode=EncodeConfig(encoder=config.encoder))
+            embeddings, _ = encode_qas(qas, embed, model_fingerprint(config.encoder))
+            vectors_all = qa_vectors_df(qas, embeddings, config.question_weight)
+            texts = 2 * qas.count()
             if args.vectors:
                 vectors_all.write.mode("overwrite").parquet(args.vectors)
         qa = qa_dedup.select("qa_id", "url", "position", "language").toPandas()
@@ -210,7 +214,8 @@ def main(argv: list[str] | None = None) -> int:
         + (f" of a {args.sample_sites:.0%} sample of the sites" if args.sample_sites < 1 else "")
         + f", {n_multi} on sites with two or more languages)",
         f"- truth: `{args.truth}` ({len(truth)} QAs)",
-        f"- encoder: `{config.encode.encoder}`, question weight {config.encode.question_weight}, k = {DEFAULT_K}, "
+        f"- encoder: `{config.encoder}` (question with its query prompt, answer with its passage prompt, as the "
+        f"embed stage encodes them), question weight {config.question_weight}, k = {DEFAULT_K}, "
         f"chunk size {args.chunk_size}; {texts} texts encoded",
         f"- target: precision >= {args.target_precision} for every language paired with English",
         f"- two scenarios: all QAs of qa_dedup (in the simulator nearly every QA of a multilingual site has its "

@@ -95,12 +95,15 @@ fi
 run_job extract "$DATA/qa_raw" --input "$DATA/crawl/warc.paths.gz" --output "$DATA/qa_raw"
 run_job clean_langid "$DATA/qa" --input "$DATA/qa_raw" --output "$DATA/qa"
 run_job dedup "$DATA/qa_dedup" --input "$DATA/qa" --output "$DATA/qa_dedup" --duplicates-output "$DATA/duplicates"
+# shellcheck disable=SC2086
+run_job embed "$DATA/qa_embeddings" --input "$DATA/qa_dedup" --output "$DATA/qa_embeddings" $EMBED_ARGS
 run_job build_benchmarks "$DATA/benchmarks" --input "$DATA/qa_dedup" --output "$DATA/benchmarks"
 # shellcheck disable=SC2086
-run_job align_bitext "$DATA/bitext" --input "$DATA/qa_dedup" --output "$DATA/bitext" $BITEXT_ARGS
+run_job align_bitext "$DATA/bitext" --input "$DATA/qa_dedup" --embeddings "$DATA/qa_embeddings" \
+  --output "$DATA/bitext" $BITEXT_ARGS
 # shellcheck disable=SC2086
 run_job mine_negatives "$DATA/hard_negatives" --benchmarks "$DATA/benchmarks" --output "$DATA/hard_negatives" \
-  --bitext "$DATA/bitext" $MINE_ARGS
+  --embeddings "$DATA/qa_embeddings" --bitext "$DATA/bitext" $MINE_ARGS
 
 MODELS=()
 for strategy in inbatch hardneg marginmse; do

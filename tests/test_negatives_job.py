@@ -12,6 +12,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.dataset as ds
 import pytest
+from helpers.embeddings import write_embeddings
 from helpers.paths import need_model
 from helpers.xquad_qas import xquad_pairs
 
@@ -82,6 +83,7 @@ def data_root(spark, tmp_path_factory):
     _write(spark, corpus, bench / "corpus", "benchmarks_corpus")
     _write(spark, queries, bench / "queries", "benchmarks_queries")
     _write(spark, qrels, bench / "qrels", "benchmarks_qrels")
+    write_embeddings(spark, qas, root / "qa_embeddings")  # beside benchmarks/: the stage's default
     by_i = {(r["language"], r["i"]): r for r in qas}
     de_main, de_copy = qa_id("https://site0.de.example/de", "x", "y"), qa_id("https://copy.example.org/de", "x", "y")
     pair = {"site": "", "language_a": "de", "language_b": "en", "question_a": "", "question_b": "", "answer_a": "",
@@ -126,6 +128,8 @@ def test_mine_negatives_job(spark, monkeypatch, data_root, tmp_path):
     # stats: train queries in, queries with negatives out; candidates balance by reason
     n_train = sum(1 for r in by_i.values() if r["split"] == "train")
     assert stats["in"] == n_train and stats["out"] == len(hard)
+    assert stats["texts_encoded"] == 0  # the vectors are qa_embeddings', made once by the embed stage
+    assert stats["vectors_read"]["queries"] == n_train
     check_balance(stats)
     counts = stats["candidates"]
     assert counts["in"] == len(candidates) and counts["out"] == sum(len(r["negative_ids"]) for r in hard)
@@ -159,6 +163,16 @@ def test_mine_negatives_job(spark, monkeypatch, data_root, tmp_path):
     checked, problems = check_data_root(root)
     assert {"hard_negatives", "hard_negative_candidates"} <= set(checked)
     assert not [p for p in problems if p.dataset.startswith("hard_negative")], problems
+
+
+def test_vectors_of_another_encoder_are_refused(spark, monkeypatch, data_root, tmp_path, capsys):
+    root, _ = data_root
+    other = tmp_path / "other-encoder"
+    other.mkdir()
+    (other / "config.json").write_text("{}")
+    with pytest.raises(SystemExit):
+        _run(spark, monkeypatch, root, "refused", "--encoder", str(other))
+    assert "holds vectors of model" in capsys.readouterr().err and not (root / "refused").exists()
 
 
 def test_cross_encoder_teacher_in_spark(spark, tmp_path):

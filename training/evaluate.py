@@ -25,7 +25,7 @@ DEFAULTS = {
     "hybrid": ["hybrid=bm25+base"], "train_languages": None, "languages": None, "tasks": ["mono", "cross", "lareqa"],
     "split": "test", "max_queries": None, "max_pool_docs": None, "metrics": ["ndcg@10", "mrr@10", "recall@100"],
     "resamples": 1000, "seed": 0, "compare_to": ["base", "inbatch"], "device": None, "batch_size": 64,
-    "max_seq_length": 128, "threads": None, "depth": 100,
+    "max_seq_length": 128, "threads": None, "depth": 100, "embeddings": None,
 }
 
 
@@ -67,6 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", dest="batch_size", type=int, help="encoding batch size")
     p.add_argument("--max-seq-length", dest="max_seq_length", type=int, help="tokens per text (default 128)")
     p.add_argument("--threads", type=int, help="torch CPU threads")
+    p.add_argument("--embeddings", metavar="PATH", help="the embed stage's qa_embeddings: the base encoder's vectors "
+                   "are read from it when it holds that model's vectors at this --max-seq-length (default: "
+                   "<data>/qa_embeddings); 'none' encodes everything")
     p.add_argument("--depth", type=int, help="documents retrieved per query (default 100)")
     return p
 
@@ -115,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from faqmine.embedding.load import DEFAULT_ENCODER, ENV_VAR
-    from faqmine.retrieval.datasets import MissingDataset, read_benchmarks, read_bitext
+    from faqmine.retrieval.datasets import MissingDataset, read_benchmarks, read_bitext, stored_base_vectors
     from faqmine.retrieval.evaluation import ScoreOptions, System, score_systems, summarise, write_table
     from faqmine.retrieval.tasks import build_tasks
 
@@ -147,7 +150,12 @@ def main(argv: list[str] | None = None) -> int:
         found = {lang for _, _, record in models for lang in record.get("train_languages", []) if lang != "?"}
         train_languages = sorted(found) if found else None
     base = str(Path(opts["base"] or os.environ.get(ENV_VAR) or DEFAULT_ENCODER))
-    systems = {"bm25": System("bm25", "bm25"), "base": System("base", "dense", base)}
+    base_vectors, vectors_note = {}, "--embeddings none"
+    if opts["embeddings"] is None or str(opts["embeddings"]).lower() != "none":
+        base_vectors, vectors_note = stored_base_vectors(opts["embeddings"] or data / "qa_embeddings", bench, base,
+                                                         int(opts["max_seq_length"]))
+    print(f"  base encoder vectors: {vectors_note}")
+    systems = {"bm25": System("bm25", "bm25"), "base": System("base", "dense", base, vectors=base_vectors)}
     for name, folder, _ in models:
         systems[name] = System(name, "dense", str(folder))
     for spec in opts["hybrid"] or []:
@@ -177,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
                     for s in dict.fromkeys(chosen)},
         "train_languages": train_languages, "training_runs": {name: record for name, _, record in models},
         "tasks": taskset.summary(), "seconds": round(time.time() - started, 1), "seconds_by_system": options.timings,
+        "texts_encoded_by_model": options.encoded, "base_vectors": vectors_note,
     }
     (out / "runs").mkdir(parents=True, exist_ok=True)
     (out / "runs" / f"{run_id}.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False, default=str) + "\n",

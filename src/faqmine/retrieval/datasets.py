@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow.dataset as ds
 
@@ -204,3 +205,34 @@ def read_hard_negatives(data_root: str | Path, folder: str | Path | None = None,
         needed += ["positive_score", "negative_scores"]
     optional = [c for c in HARD_NEGATIVE_COLUMNS + ("split",) if c in names and c not in needed]
     return read_parquet_folder(path, needed + optional, {"language": languages} if languages else None)
+
+
+def stored_base_vectors(folder: str | Path, bench: Benchmark, model: str | Path,
+                        max_seq_length: int) -> tuple[dict[tuple[str, str], np.ndarray], str]:
+    """The embed stage's vectors of the benchmarks' texts, keyed (role, text) as EmbeddingCache keeps them.
+
+    Returns ({}, why) when they cannot stand in for encoding with `model` here: no finished
+    qa_embeddings at `folder`, another model (by hash), or another max_seq_length than this
+    evaluation's (texts cut at other lengths give other vectors). Queries are questions (role
+    "query"), documents answers (role "document"), as the embed stage prefixed them."""
+    from faqmine.core.stats import read_stats
+    from faqmine.embedding.identity import model_fingerprint
+
+    folder = Path(folder)
+    if not (folder / "_stats.json").is_file():
+        return {}, f"no qa_embeddings at {folder}"
+    stats = read_stats(folder)
+    wanted = model_fingerprint(model)
+    if stats.get("model_hash") != wanted.hash:
+        return {}, f"{folder} holds vectors of {stats.get('model')}, not of {model}"
+    if stats.get("max_seq_length") != max_seq_length:
+        return {}, f"{folder} was encoded with max_seq_length {stats.get('max_seq_length')}, not {max_seq_length}"
+    table = read_parquet_folder(folder, ["qa_id", "question_embedding", "answer_embedding"])
+    by_qa = dict(zip(table["qa_id"], zip(table["question_embedding"], table["answer_embedding"], strict=True),
+                     strict=True))
+    vectors: dict[tuple[str, str], np.ndarray] = {}
+    for role, frame, which in (("query", bench.queries, 0), ("document", bench.corpus, 1)):
+        for qa, text in zip(frame["qa_id"], frame["text"], strict=True):
+            if qa in by_qa:
+                vectors[(role, text)] = np.asarray(by_qa[qa][which], dtype=np.float32)
+    return vectors, f"{len(vectors)} vectors from {folder}"

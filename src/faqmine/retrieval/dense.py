@@ -43,6 +43,10 @@ class EmbeddingCache:
         self.show_progress_bar = show_progress_bar
         self._vectors: dict[tuple[str, str], np.ndarray] = {}
 
+    def preload(self, vectors: dict[tuple[str, str], np.ndarray]) -> None:
+        """Vectors computed elsewhere (the embed stage's, same model), keyed (role, text): not encoded again."""
+        self._vectors.update(vectors)
+
     def add(self, texts: Sequence[str], role: str) -> None:
         todo = sorted({t for t in texts if (role, t) not in self._vectors})
         if not todo:

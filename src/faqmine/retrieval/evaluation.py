@@ -46,6 +46,7 @@ class System:
     kind: str
     model: str | None = None
     components: tuple[str, ...] = ()
+    vectors: dict | None = field(default=None, repr=False)  # (role, text) -> vector made elsewhere by `model`
 
     def __post_init__(self) -> None:
         if self.kind not in ("bm25", "dense", "hybrid"):
@@ -64,6 +65,7 @@ class ScoreOptions:
     rrf_k: int = 60
     show_progress_bar: bool = False
     timings: dict[str, float] = field(default_factory=dict)
+    encoded: dict[str, int] = field(default_factory=dict)  # texts each model encoded (beyond preloaded vectors)
 
 
 def language_group(task: str, query_language: str, doc_language: str, train_languages: Iterable[str] | None) -> str:
@@ -84,14 +86,18 @@ def _run_bm25(taskset: TaskSet, depth: int) -> dict[str, Run]:
     return runs
 
 
-def _run_dense(taskset: TaskSet, model_path: str, options: ScoreOptions) -> dict[str, Run]:
+def _run_dense(taskset: TaskSet, model_path: str, options: ScoreOptions, vectors: dict | None = None
+               ) -> dict[str, Run]:
     from faqmine.embedding.load import load_encoder
 
     model = load_encoder(model_path, device=options.device)
     model.max_seq_length = options.max_seq_length
     cache = EmbeddingCache(model, options.batch_size, options.show_progress_bar)
+    cache.preload(vectors or {})
+    before = len(cache)
     cache.add([text for p in taskset.pools.values() for text in p.texts], "document")
     cache.add([text for t in taskset.tasks for text in t.query_texts], "query")
+    options.encoded[model_path] = len(cache) - before
     pool_vectors = {name: cache.get(p.texts, "document") for name, p in taskset.pools.items()}
     runs = {}
     for t in taskset.tasks:
@@ -121,7 +127,7 @@ def score_systems(taskset: TaskSet, systems: Sequence[System], options: ScoreOpt
         if system.kind == "bm25":
             runs = _run_bm25(taskset, options.depth)
         elif system.kind == "dense":
-            runs = _run_dense(taskset, system.model, options)
+            runs = _run_dense(taskset, system.model, options, system.vectors)
         else:
             runs = {t.key: reciprocal_rank_fusion([kept[c][t.key] for c in system.components], k=options.rrf_k,
                                                   depth=options.depth) for t in taskset.tasks}

@@ -1,11 +1,10 @@
-"""The bitext stage on Spark: qa_dedup -> bilingual QA pairs mined within each site.
+"""The bitext stage on Spark: qa_dedup + qa_embeddings -> bilingual QA pairs mined within each site.
 
-1. Sites: a QA whose domain holds no other language is dropped (`no_other_language_on_site`)
-   before anything is encoded.
-2. Encode (`mapInArrow`): question and answer of every remaining QA through the encoder,
-   loaded once per Python worker (faqmine.embedding.encode.get_encoder), into one vector per QA.
-   Rows are repartitioned by qa_id and sorted first, so batches, and so vectors, are the
-   same on every run. Each task also emits one stats row (texts, seconds, worker peak RSS).
+1. Sites: a QA whose domain holds no other language is dropped (`no_other_language_on_site`).
+2. Vectors: each remaining QA's question and answer embeddings from `qa_embeddings` (made once
+   by the embed stage with the same encoder, checked by model hash), joined into one vector per
+   QA whose inner product is the weighted mean of the question and answer cosines
+   (faqmine.embedding.encode.qa_vectors, computed here in Spark SQL). Nothing is encoded.
 3. Chunks: the QAs of (site, language) are cut into chunks of `chunk_size` by qa_id order;
    every (site, language a < language b, chunk a, chunk b) is one group of a grouped
    `applyInArrow` (both chunks, told apart by a side column) that runs the faiss k-nearest-neighbour search both ways
@@ -23,14 +22,13 @@ Stats count QAs: out = QAs in at least one pair; dropped `no_other_language_on_s
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
+import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from pyspark import StorageLevel, TaskContext
+from pyspark import StorageLevel
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
@@ -39,16 +37,8 @@ from faqmine.align_bitext.alignment import AlignConfig, neighbour_edges
 from faqmine.core.options import option
 from faqmine.core.schemas import load_schema
 from faqmine.core.stats import StageStats
-from faqmine.embedding.encode import (
-    EncodeConfig,
-    Stopwatch,
-    arrow_to_vectors,
-    encode_qa,
-    get_encoder,
-    peak_rss_mb,
-    resolve_encoder_path,
-    vectors_to_arrow,
-)
+from faqmine.embedding.encode import arrow_to_vectors, resolve_encoder_path
+from faqmine.spark.embed import check_embeddings, vectors_for
 from faqmine.spark.stage import DatasetArg, Stage, StageOutput
 
 JOB = "align_bitext"
@@ -68,20 +58,13 @@ _EDGES_SCHEMA = pa.schema([
 class BitextConfig:
     """Every knob of the stage: encoding, alignment, and how work is cut."""
 
-    encode: EncodeConfig = field(default_factory=EncodeConfig)
+    encoder: str | None = option(None, metavar="PATH", help="the encoder the vectors must come from (checked "
+                                 "against qa_embeddings' model hash); default: $FAQMINE_ENCODER, else the packaged "
+                                 "multilingual-e5-small under models/")
+    question_weight: float = option(0.5, help="share of the question cosine in a QA's similarity (the rest: the "
+                                    "answer's)")
     align: AlignConfig = field(default_factory=AlignConfig)
     chunk_size: int = option(2000, help="QAs of one site and language per search task")
-    encode_partitions: int | None = option(None, help="tasks that encode (default: twice the default parallelism)")
-
-
-@dataclass
-class EncodeResult:
-    vectors: DataFrame  # qa_id, site, language, vector (persisted)
-    texts: int
-    seconds: float  # summed over tasks, inside encode calls
-    worker_peak_rss_mb: float
-    tasks: int
-    persisted: DataFrame
 
 
 def multilingual_site_qas(qa_dedup: DataFrame) -> DataFrame:
@@ -91,45 +74,15 @@ def multilingual_site_qas(qa_dedup: DataFrame) -> DataFrame:
     return qas.join(sites.where(F.col("_languages") >= 2).select("site"), "site")
 
 
-def encode_qas(qas: DataFrame, config: BitextConfig) -> EncodeResult:
-    """Vectors of qas(qa_id, site, language, question, answer), one Spark task per partition."""
-    spark = qas.sparkSession
-    partitions = config.encode_partitions or max(1, 2 * spark.sparkContext.defaultParallelism)
-    encode_config = config.encode
-
-    def encode_partition(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        context = TaskContext.get()
-        threads = encode_config.threads or (context.cpus() if context is not None else None)
-        watch, texts, model = Stopwatch(), 0, None
-        for batch in batches:
-            if batch.num_rows == 0:
-                continue
-            if model is None:
-                model = get_encoder(encode_config.encoder, encode_config.device, threads=threads)
-            with watch:
-                vectors = encode_qa(model, batch.column("question").to_pylist(), batch.column("answer").to_pylist(),
-                                    encode_config)
-            texts += 2 * batch.num_rows
-            yield pa.RecordBatch.from_arrays(
-                [batch.column("qa_id"), batch.column("site"), batch.column("language"), vectors_to_arrow(vectors),
-                 pa.nulls(batch.num_rows, pa.string())], schema=_VECTORS_SCHEMA)
-        stats = {"texts": texts, "seconds": watch.seconds, "peak_rss_mb": peak_rss_mb()}
-        yield pa.RecordBatch.from_pydict(
-            {"qa_id": [None], "site": [None], "language": [None], "vector": [None],
-             STATS_COLUMN: [json.dumps(stats)]}, schema=_VECTORS_SCHEMA)
-
-    out = (
-        qas.repartition(partitions, "qa_id").sortWithinPartitions("qa_id")
-        .mapInArrow(encode_partition, from_arrow_schema(_VECTORS_SCHEMA))
-        .persist(StorageLevel.MEMORY_AND_DISK)
-    )
-    rows = [json.loads(r[0]) for r in out.where(F.col(STATS_COLUMN).isNotNull()).select(STATS_COLUMN).collect()]
-    vectors = out.where(F.col(STATS_COLUMN).isNull()).drop(STATS_COLUMN)
-    return EncodeResult(
-        vectors=vectors, texts=sum(r["texts"] for r in rows), seconds=sum(r["seconds"] for r in rows),
-        worker_peak_rss_mb=max((r["peak_rss_mb"] for r in rows if r["texts"]), default=0.0), tasks=len(rows),
-        persisted=out,
-    )
+def qa_vectors_df(qas: DataFrame, embeddings: DataFrame, question_weight: float) -> DataFrame:
+    """qa_id, site, language, vector: the joined QA vector (faqmine.embedding.encode.qa_vectors) in Spark."""
+    if not 0.0 <= question_weight <= 1.0:
+        raise ValueError(f"question_weight must be in [0, 1], got {question_weight}")
+    wq, wa = math.sqrt(question_weight), math.sqrt(1.0 - question_weight)
+    vector = F.concat(F.transform("question_embedding", lambda x: x * F.lit(wq)),
+                      F.transform("answer_embedding", lambda x: x * F.lit(wa))).cast("array<float>")
+    return vectors_for(qas, embeddings, "QAs of multilingual sites").select(
+        "qa_id", "site", "language", vector.alias("vector"))
 
 
 def neighbour_edges_df(vectors: DataFrame, config: BitextConfig) -> DataFrame:
@@ -237,11 +190,11 @@ class BitextResult:
             df.unpersist()
 
 
-def run_bitext(qa_dedup: DataFrame, config: BitextConfig = BitextConfig()) -> BitextResult:
+def run_bitext(qa_dedup: DataFrame, embeddings: DataFrame, config: BitextConfig = BitextConfig()) -> BitextResult:
     """Mine bilingual pairs from qa_dedup; counts are exact (computed from the data, not accumulators)."""
     qas = multilingual_site_qas(qa_dedup).persist(StorageLevel.MEMORY_AND_DISK)
-    encoded = encode_qas(qas, config)
-    edges = neighbour_edges_df(encoded.vectors, config)
+    vectors = qa_vectors_df(qas, embeddings, config.question_weight).persist(StorageLevel.MEMORY_AND_DISK)
+    edges = neighbour_edges_df(vectors, config)
     candidates = scored_candidates(edges, config.align.k)
     pairs = mutual_best(candidates, config.align.method, config.align.min_score)
     bitext = bitext_rows(pairs, qas).persist(StorageLevel.MEMORY_AND_DISK)
@@ -258,16 +211,11 @@ def run_bitext(qa_dedup: DataFrame, config: BitextConfig = BitextConfig()) -> Bi
     stats.count("rows_out", sum(by_pair.values()))
     info = {
         "method": config.align.method, "threshold": config.align.min_score, "k": config.align.k,
-        "chunk_size": config.chunk_size, "question_weight": config.encode.question_weight,
-        "encoder": config.encode.encoder or "default", "texts_encoded": encoded.texts,
-        "encode_task_seconds": round(encoded.seconds, 3), "encode_tasks": encoded.tasks,
-        "worker_peak_rss_mb": round(encoded.worker_peak_rss_mb, 1),
+        "chunk_size": config.chunk_size, "question_weight": config.question_weight,
+        "encoder": config.encoder or "default", "vectors_read": vectors.count(), "texts_encoded": 0,
         "pairs_by_language_pair": dict(sorted(by_pair.items())),
     }
-    if encoded.seconds > 0:
-        info["texts_per_task_second"] = round(encoded.texts / encoded.seconds, 1)
-    return BitextResult(bitext=bitext, stats=stats, info=info, persisted=[qas, encoded.persisted, bitext])
-
+    return BitextResult(bitext=bitext, stats=stats, info=info, persisted=[qas, vectors, bitext])
 
 
 class AlignBitext(Stage):
@@ -275,17 +223,22 @@ class AlignBitext(Stage):
 
     name, config_type = JOB, BitextConfig
     description = "Mine bilingual QA pairs within each site of qa_dedup into bitext."
-    inputs = (DatasetArg("input", "qa_dedup", "qa_dedup dataset folder"),)
+    inputs = (DatasetArg("input", "qa_dedup", "qa_dedup dataset folder"),
+              DatasetArg("embeddings", "qa_embeddings", "qa_embeddings of the same qa_dedup (the embed stage)"))
     outputs = (DatasetArg("output", "bitext", "bitext dataset folder to write (replaced atomically)"),)
 
     def configure(self, args, parser) -> BitextConfig:
         config = super().configure(args, parser)
-        encoder = resolve_encoder_path(config.encode.encoder)  # here: executors need not share the driver's env
+        encoder = resolve_encoder_path(config.encoder)
         if not Path(encoder).is_dir():
             parser.error(f"no encoder folder at {encoder} (build the default one with `make setup`)")
-        return replace(config, encode=replace(config.encode, encoder=encoder))
+        return replace(config, encoder=encoder)
+
+    def read_inputs(self, spark, args):
+        check_embeddings(args.embeddings, resolve_encoder_path(args.encoder))
+        return super().read_inputs(spark, args)
 
     def run(self, spark, inputs, config, args) -> StageOutput:
-        result = run_bitext(inputs["input"], config)
+        result = run_bitext(inputs["input"], inputs["embeddings"], config)
         bitext = result.bitext.repartition("language_pair").sortWithinPartitions("language_pair", "pair_id")
         return StageOutput(writes={"output": (bitext, result.summary())}, persisted=[result])

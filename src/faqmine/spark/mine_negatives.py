@@ -1,9 +1,10 @@
-"""The hard-negatives stage on Spark: benchmarks (train split) -> hard_negatives, scatter-gather over corpus shards.
+"""The hard-negatives stage on Spark: benchmarks (train split) + qa_embeddings -> hard_negatives, over corpus shards.
 
-1. Prepare (`mapInArrow`, rows repartitioned by id and sorted, so batches and vectors are the
-   same on every run): every train document gets its token count, answer key and passage
-   vector; every train query its distinct BM25 terms and query vector (encoder loaded once per
-   Python worker). Document frequencies of the corpus' tokens are summed per language (one
+1. Prepare (`mapInArrow`, rows repartitioned by id and sorted): every train document gets its
+   token count, answer key and passage vector (its QA's answer embedding, read from
+   `qa_embeddings`, made once by the embed stage with the same encoder, checked by model hash);
+   every train query its distinct BM25 terms and query vector (its QA's question embedding).
+   Nothing is encoded here. Document frequencies of the corpus' tokens are summed per language (one
    partial count per batch, then a groupBy), and every query carries the frequencies of its
    terms, so a shard needs no other statistics than (documents, mean length) of its language.
 2. Scatter: a language's documents are cut into shards by hash(doc_id) (at least `shards`,
@@ -45,18 +46,10 @@ from faqmine.build_benchmarks.benchmark import answer_keys
 from faqmine.core.options import option
 from faqmine.core.schemas import load_schema
 from faqmine.core.stats import StageStats
-from faqmine.embedding.encode import (
-    EncodeConfig,
-    arrow_to_vectors,
-    encode_texts,
-    get_encoder,
-    resolve_encoder_path,
-    vectors_to_arrow,
-)
+from faqmine.embedding.encode import arrow_to_vectors, resolve_encoder_path
+from faqmine.embedding.identity import ModelMismatch
 from faqmine.mine_negatives.negatives import (
-    DOCUMENT_PROMPT,
     MARGINMSE_COLUMNS,
-    QUERY_PROMPT,
     FilterConfig,
     RecallConfig,
     filter_reasons,
@@ -69,6 +62,7 @@ from faqmine.mine_negatives.negatives import (
 from faqmine.search.lexical import CorpusStats, document_frequencies, query_terms, tokenize_many
 from faqmine.spark.build_benchmarks import doc_id_column
 from faqmine.spark.datasets import local_path, read_dataset, replace_folder
+from faqmine.spark.embed import check_embeddings, vectors_for
 from faqmine.spark.stage import DatasetArg, Stage, StageOutput
 
 JOB = "mine_negatives"
@@ -95,12 +89,10 @@ class MiningConfig:
 
     recall: RecallConfig = field(default_factory=RecallConfig)
     filters: FilterConfig = field(default_factory=FilterConfig)
-    encoder: str | None = option(None, metavar="PATH", help="sentence-transformers folder for dense recall (and "
-                                 "the default teacher); default: $FAQMINE_ENCODER, else the packaged "
-                                 "multilingual-e5-small under models/")
-    device: str | None = option(None, help="torch device of the encoder and teacher (cpu, cuda, ...)")
-    batch_size: int = option(64, help="encoder batch size")
-    max_seq_length: int | None = option(256, help="tokens per text given to the encoder")
+    encoder: str | None = option(None, metavar="PATH", help="the encoder of dense recall (and of the default "
+                                 "teacher) that qa_embeddings must come from (checked by model hash); default: "
+                                 "$FAQMINE_ENCODER, else the packaged multilingual-e5-small under models/")
+    device: str | None = option(None, help="torch device of the cross-encoder teacher (cpu, cuda, ...)")
     teacher: str | None = option(None, metavar="PATH", help="sentence-transformers CrossEncoder folder (e.g. "
                                  "bge-reranker-v2-m3); default: the encoder's cosine of query and passage")
     teacher_batch_size: int = option(32, help="cross-encoder batch size")
@@ -111,7 +103,8 @@ class MiningConfig:
     languages: tuple[str, ...] | None = option(None, metavar="LANG", help="only these languages")
     query_split: str = option("train", cli=False)
     corpus_splits: tuple[str, ...] = option(("train",), cli=False)  # negatives never come from dev/test documents
-    encode_partitions: int | None = option(None, help="tasks that encode (default: twice the default parallelism)")
+    encode_partitions: int | None = option(None, help="tasks that prepare documents and queries and run the "
+                                           "cross-encoder (default: twice the default parallelism)")
     # label propagation rounds over the bitext graph (it stops earlier when stable)
     translation_hops: int = option(8, cli=False)
 
@@ -124,58 +117,47 @@ class MiningConfig:
         return f"cross-encoder:{self.teacher}" if self.teacher else "encoder-cosine"
 
 
-def _encode_config(config: MiningConfig, prompt: str) -> EncodeConfig:
-    return EncodeConfig(encoder=config.encoder, device=config.device, prompt_name=prompt,
-                        batch_size=config.batch_size, max_seq_length=config.max_seq_length)
-
-
 def _threads() -> int | None:
     context = TaskContext.get()
     return context.cpus() if context is not None else None
 
 
-def prepare_docs(corpus: DataFrame, config: MiningConfig, partitions: int) -> DataFrame:
-    """doc_id, qa_id, language, text, doc_len, answer_key, vector of every corpus row."""
-    encode = _encode_config(config, DOCUMENT_PROMPT)
+def prepare_docs(corpus: DataFrame, embeddings: DataFrame, partitions: int) -> DataFrame:
+    """doc_id, qa_id, language, text, doc_len, answer_key, vector (the answer's embedding) of every corpus row."""
 
     def prepare(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        model = None
         for batch in batches:
             if batch.num_rows == 0:
                 continue
-            if model is None:
-                model = get_encoder(encode.encoder, encode.device, threads=_threads())
             texts = batch.column("text").to_pylist()
             lengths = pa.array([len(t) for t in tokenize_many(texts)], pa.int64())
-            vectors = vectors_to_arrow(encode_texts(model, texts, encode))
             yield pa.RecordBatch.from_arrays(
                 [batch.column("doc_id"), batch.column("qa_id"), batch.column("language"), batch.column("text"),
-                 lengths, pa.array(answer_keys(texts), pa.string()), vectors], schema=_DOCS_SCHEMA)
+                 lengths, pa.array(answer_keys(texts), pa.string()), batch.column("vector")], schema=_DOCS_SCHEMA)
 
-    return (corpus.select("doc_id", "qa_id", "language", "text").repartition(partitions, "doc_id")
-            .sortWithinPartitions("doc_id").mapInArrow(prepare, from_arrow_schema(_DOCS_SCHEMA)))
+    rows = vectors_for(corpus.select("doc_id", "qa_id", "language", "text"), embeddings, "corpus documents")
+    return (rows.select("doc_id", "qa_id", "language", "text", F.col("answer_embedding").alias("vector"))
+            .repartition(partitions, "doc_id").sortWithinPartitions("doc_id")
+            .mapInArrow(prepare, from_arrow_schema(_DOCS_SCHEMA)))
 
 
-def prepare_queries(queries: DataFrame, config: MiningConfig, partitions: int) -> DataFrame:
-    """query_id, qa_id, language, text, terms (distinct BM25 tokens, sorted), vector of every query row."""
-    encode = _encode_config(config, QUERY_PROMPT)
+def prepare_queries(queries: DataFrame, embeddings: DataFrame, partitions: int) -> DataFrame:
+    """query_id, qa_id, language, text, terms (distinct BM25 tokens, sorted), vector (the question's embedding)."""
 
     def prepare(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        model = None
         for batch in batches:
             if batch.num_rows == 0:
                 continue
-            if model is None:
-                model = get_encoder(encode.encoder, encode.device, threads=_threads())
             texts = batch.column("text").to_pylist()
             terms = pa.array([query_terms(t) for t in tokenize_many(texts)], pa.list_(pa.string()))
-            vectors = vectors_to_arrow(encode_texts(model, texts, encode))
             yield pa.RecordBatch.from_arrays(
                 [batch.column("query_id"), batch.column("qa_id"), batch.column("language"), batch.column("text"),
-                 terms, vectors], schema=_QUERIES_SCHEMA)
+                 terms, batch.column("vector")], schema=_QUERIES_SCHEMA)
 
-    return (queries.select("query_id", "qa_id", "language", "text").repartition(partitions, "query_id")
-            .sortWithinPartitions("query_id").mapInArrow(prepare, from_arrow_schema(_QUERIES_SCHEMA)))
+    rows = vectors_for(queries.select("query_id", "qa_id", "language", "text"), embeddings, "train queries")
+    return (rows.select("query_id", "qa_id", "language", "text", F.col("question_embedding").alias("vector"))
+            .repartition(partitions, "query_id").sortWithinPartitions("query_id")
+            .mapInArrow(prepare, from_arrow_schema(_QUERIES_SCHEMA)))
 
 
 def document_frequency(corpus: DataFrame) -> DataFrame:
@@ -436,7 +418,7 @@ class MiningResult:
             df.unpersist()
 
 
-def run_mining(corpus: DataFrame, queries: DataFrame, qrels: DataFrame | None = None,
+def run_mining(corpus: DataFrame, queries: DataFrame, embeddings: DataFrame, qrels: DataFrame | None = None,
                duplicates: DataFrame | None = None, bitext: DataFrame | None = None,
                config: MiningConfig = MiningConfig()) -> MiningResult:
     """Mine hard negatives for the `query_split` queries of the benchmarks; counts are exact (from the data)."""
@@ -453,12 +435,12 @@ def run_mining(corpus: DataFrame, queries: DataFrame, qrels: DataFrame | None = 
     by_language = {r["language"]: r["count"] for r in all_queries.groupBy("language").count().collect()}
     selected = sorted(set(config.languages) & set(by_language) if config.languages else by_language)
     corpus = corpus.where(F.col("split").isin(list(config.corpus_splits)) & F.col("language").isin(selected))
-    docs = keep(prepare_docs(corpus, config, partitions))
+    docs = keep(prepare_docs(corpus, embeddings, partitions))
     # a query's positive is its own answer, in the corpus of the same split
     wanted = (all_queries.where(F.col("language").isin(selected))
               .withColumn("positive_id", doc_id_column("qa_id")))
     with_positive = wanted.join(docs.select(F.col("doc_id").alias("positive_id")), "positive_id", "left_semi")
-    prepared = keep(prepare_queries(with_positive, config, partitions)
+    prepared = keep(prepare_queries(with_positive, embeddings, partitions)
                     .join(with_positive.select("query_id", "positive_id"), "query_id"))
     dfs = document_frequency(corpus)
     terms = query_term_frequencies(prepared.select("language", "query_id", "terms"), dfs)
@@ -567,7 +549,10 @@ def run_mining(corpus: DataFrame, queries: DataFrame, qrels: DataFrame | None = 
     n_candidates = sum(by_reason.values())
     n_negatives = by_reason.get(None, 0)
     info = {
-        "teacher": config.teacher_name, "encoder": config.encoder or "default", "k": config.recall.lexical_k,
+        "teacher": config.teacher_name, "encoder": config.encoder or "default", "texts_encoded": 0,
+        "vectors_read": {"documents": sum(p.n_docs for p in plans.values()),
+                         "queries": sum(p.n_queries for p in plans.values())},
+        "k": config.recall.lexical_k,
         "dense_k": config.recall.semantic_k, "bm25": vars(config.recall.bm25),
         "filters": {k: v for k, v in vars(config.filters).items()}, "query_split": config.query_split,
         "corpus_splits": list(config.corpus_splits), "languages": selected,
@@ -629,6 +614,9 @@ class MineNegatives(Stage):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--benchmarks", required=True, help="benchmarks folder (corpus/, queries/, qrels/)")
+        parser.add_argument("--embeddings", default=None, metavar="PATH",
+                            help="qa_embeddings of the benchmarks' QAs (default: qa_embeddings beside the "
+                            "benchmarks folder)")
         for name in ("duplicates", "bitext"):
             parser.add_argument(f"--{name}", default=None, metavar="PATH|none",
                                 help=f"{name} dataset (default: beside the benchmarks folder when there is one)")
@@ -653,7 +641,12 @@ class MineNegatives(Stage):
         teacher = str(local_path(config.teacher)) if config.teacher else None
         if teacher and not Path(teacher).is_dir():
             parser.error(f"no cross-encoder folder at {teacher}")
-        self.side_inputs = {"benchmarks": benchmarks,
+        embeddings = local_path(args.embeddings) if args.embeddings else benchmarks.parent / "qa_embeddings"
+        try:
+            check_embeddings(str(embeddings), encoder)
+        except (FileNotFoundError, ModelMismatch) as exc:
+            parser.error(str(exc))
+        self.side_inputs = {"benchmarks": benchmarks, "embeddings": embeddings,
                             "duplicates": _side_input(args.duplicates, benchmarks, "duplicates"),
                             "bitext": _side_input(args.bitext, benchmarks, "bitext")}
         return replace(config, encoder=encoder, teacher=teacher)
@@ -664,11 +657,12 @@ class MineNegatives(Stage):
                   for part in ("corpus", "queries", "qrels")}
         for name in ("duplicates", "bitext"):
             frames[name] = read_dataset(spark, str(sides[name]), name) if sides[name] else None
+        frames["embeddings"] = read_dataset(spark, str(sides["embeddings"]), "qa_embeddings")
         return frames
 
     def run(self, spark, inputs, config, args) -> StageOutput:
-        result = run_mining(inputs["corpus"], inputs["queries"], inputs["qrels"], inputs["duplicates"],
-                            inputs["bitext"], config)
+        result = run_mining(inputs["corpus"], inputs["queries"], inputs["embeddings"], inputs["qrels"],
+                            inputs["duplicates"], inputs["bitext"], config)
         summary = result.summary()
         summary["inputs"] = {name: str(path or "") for name, path in self.side_inputs.items()}
         writes = {"output": (result.hard_negatives.repartition("language").sortWithinPartitions("language",
