@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make demo`: simulate a multilingual crawl, run the whole pipeline on it as the Airflow DAG faqmine_crawl
 # (`airflow dags test`: SQLite, no scheduler needed; Spark local[*]), then print what came out.
-#   extract -> clean_langid -> dedup -> build_benchmarks + align_bitext -> mine_negatives -> dataset card
+#   extract -> clean_langid -> dedup -> embed -> build_benchmarks + align_bitext -> mine_negatives -> card
 # Usage: scripts/demo.sh DATA_ROOT SIM_SIZE SIM_SEED   (the Makefile passes DATA, SIM_SIZE, SIM_SEED)
 # Environment: FAQ_SHARE (share of FAQ pages, default 0.2), MIN_QAS (smallest benchmark language, default 40),
 # SPARK_MASTER (default local[*]), AIRFLOW_HOME (default .state/airflow).

@@ -10,7 +10,7 @@ from urllib.parse import unquote
 
 REPO = Path(__file__).resolve().parents[1]
 LINK = re.compile(r"!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
-STAGE_PAGES = ["extraction", "cleaning-langid", "dedup", "benchmarks", "bitext", "hard-negatives", "training"]
+STAGE_PAGES = ["extraction", "cleaning-langid", "dedup", "embed", "benchmarks", "bitext", "hard-negatives", "training"]
 
 
 def markdown_files() -> list[Path]:

@@ -1,0 +1,39 @@
+"""bench/cost.py's report from measured stage costs: growth verdicts, per-unit costs and the snapshot projection
+follow from the numbers (the measuring itself is the script's run, not a test: no timing in tests)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _cost_module():
+    sys.path.insert(0, str(REPO / "bench"))
+    spec = importlib.util.spec_from_file_location("bench_cost", REPO / "bench" / "cost.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is made
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_report_follows_from_the_measured_costs(tmp_path):
+    cost = _cost_module()
+    small = [cost.StageCost("extract", 1000, 10.0, 20.0, 500.0), cost.StageCost("embed", 100, 30.0, 50.0, 1200.0)]
+    large = [cost.StageCost("extract", 4000, 35.0, 70.0, 510.0),  # 3.5x for 4x: linear
+             cost.StageCost("embed", 400, 150.0, 250.0, 1300.0)]  # 5x for 4x: above the 4.5x bound
+    facts = {"records": 1000, "qa_raw": 500, "faq_pages": 100, "qas_per_faq_page": 5.0}
+    args = argparse.Namespace(sizes=["5MB", "20MB"], master="local[2]", seed=1, faq_share=0.2,
+                              faq_page_share=0.001, gpu_texts_per_second=10_000.0, out=str(tmp_path / "cost.md"))
+    assert cost.write(args, {"5MB": (small, facts), "20MB": (large, facts)}, 60.0) == 0
+    report = (tmp_path / "cost.md").read_text()
+    assert "| extract | record | 1,000 | 4,000 | 4.00 | 20.0 | 70.0 | 3.50 | yes | 17.50 |" in report
+    assert "| embed | QA | 100 | 400 | 4.00 | 50.0 | 250.0 | 5.00 | NO | 625.00 |" in report
+    assert "- embed: ABOVE 4.5x for 4x the input" in report and "- extract: near-linear" in report
+    # a snapshot: 3e9 records x 0.1% FAQ pages x 5 QAs = 15 M QAs; extract 17.5 core-s per 1,000 records
+    assert "~15 M raw QAs" in report
+    assert f"| extract | 3,000,000,000 | {17.5 * 3e6 / 3600:,.0f} |" in report
+    assert "estimate, not measured" in report and "30 M texts per snapshot" in report
