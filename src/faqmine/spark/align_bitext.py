@@ -105,7 +105,8 @@ def encode_qas(qas: DataFrame, config: BitextConfig) -> EncodeResult:
             if batch.num_rows == 0:
                 continue
             if model is None:
-                model = get_encoder(encode_config.encoder, encode_config.device, threads=threads)
+                model = get_encoder(encode_config.encoder, encode_config.device, threads=threads,
+                                    backend=encode_config.backend)
             with watch:
                 vectors = encode_qa(model, batch.column("question").to_pylist(), batch.column("answer").to_pylist(),
                                     encode_config)

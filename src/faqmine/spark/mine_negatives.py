@@ -46,6 +46,8 @@ from faqmine.core.options import option
 from faqmine.core.schemas import load_schema
 from faqmine.core.stats import StageStats
 from faqmine.embedding.encode import (
+    BACKEND_HELP,
+    BACKENDS,
     EncodeConfig,
     arrow_to_vectors,
     encode_texts,
@@ -99,6 +101,8 @@ class MiningConfig:
                                  "the default teacher); default: $FAQMINE_ENCODER, else the packaged "
                                  "multilingual-e5-small under models/")
     device: str | None = option(None, help="torch device of the encoder and teacher (cpu, cuda, ...)")
+    encoder_backend: str = option("torch", flag="--encoder-backend", choices=BACKENDS,
+                                  help=BACKEND_HELP + " (dense recall only; the teacher runs on torch)")
     batch_size: int = option(64, help="encoder batch size")
     max_seq_length: int | None = option(256, help="tokens per text given to the encoder")
     teacher: str | None = option(None, metavar="PATH", help="sentence-transformers CrossEncoder folder (e.g. "
@@ -125,7 +129,7 @@ class MiningConfig:
 
 
 def _encode_config(config: MiningConfig, prompt: str) -> EncodeConfig:
-    return EncodeConfig(encoder=config.encoder, device=config.device, prompt_name=prompt,
+    return EncodeConfig(encoder=config.encoder, device=config.device, backend=config.encoder_backend, prompt_name=prompt,
                         batch_size=config.batch_size, max_seq_length=config.max_seq_length)
 
 
@@ -144,7 +148,7 @@ def prepare_docs(corpus: DataFrame, config: MiningConfig, partitions: int) -> Da
             if batch.num_rows == 0:
                 continue
             if model is None:
-                model = get_encoder(encode.encoder, encode.device, threads=_threads())
+                model = get_encoder(encode.encoder, encode.device, threads=_threads(), backend=encode.backend)
             texts = batch.column("text").to_pylist()
             lengths = pa.array([len(t) for t in tokenize_many(texts)], pa.int64())
             vectors = vectors_to_arrow(encode_texts(model, texts, encode))
@@ -166,7 +170,7 @@ def prepare_queries(queries: DataFrame, config: MiningConfig, partitions: int) -
             if batch.num_rows == 0:
                 continue
             if model is None:
-                model = get_encoder(encode.encoder, encode.device, threads=_threads())
+                model = get_encoder(encode.encoder, encode.device, threads=_threads(), backend=encode.backend)
             texts = batch.column("text").to_pylist()
             terms = pa.array([query_terms(t) for t in tokenize_many(texts)], pa.list_(pa.string()))
             vectors = vectors_to_arrow(encode_texts(model, texts, encode))
