@@ -129,7 +129,8 @@ class MiningConfig:
 
 
 def _encode_config(config: MiningConfig, prompt: str) -> EncodeConfig:
-    return EncodeConfig(encoder=config.encoder, device=config.device, backend=config.encoder_backend, prompt_name=prompt,
+    return EncodeConfig(encoder=config.encoder, device=config.device, backend=config.encoder_backend,
+                        prompt_name=prompt,
                         batch_size=config.batch_size, max_seq_length=config.max_seq_length)
 
 
