@@ -49,6 +49,7 @@ lock: $(VENV)/.installed
 models: $(VENV)/.installed
 	$(PY) -m faqmine.cli models fetch-lid --out models
 	$(PY) -m faqmine.cli models build --out models/multilingual-e5-small
+	$(PY) -m faqmine.cli models build-onnx --model models/multilingual-e5-small
 
 demo: setup
 	bash scripts/demo.sh "$(DATA)" "$(SIM_SIZE)" "$(SIM_SEED)"

