@@ -157,3 +157,14 @@ def test_evaluation_reads_the_base_vectors_instead_of_encoding(spark, tmp_path):
     _, other_length = evaluate("other_length", "--max-seq-length", "128")  # vectors cut at 256: encoded again
     assert "max_seq_length 256, not 128" in json.loads(
         (tmp_path / "eval" / "runs" / "other_length.json").read_text())["base_vectors"]
+
+
+def test_embed_with_the_openvino_backend_in_spark(spark, monkeypatch, root):
+    """The fast CPU backend runs inside the Spark workers and gives torch's vectors (bf16 noise aside)."""
+    _, torch_rows = _run(spark, monkeypatch, root / "qa_dedup", root / "qa_embeddings_torch")
+    stats, rows = _run(spark, monkeypatch, root / "qa_dedup", root / "qa_embeddings_openvino",
+                       "--encoder-backend", "openvino")
+    assert stats["backend"] == "openvino" and stats["encoded"] == len(rows) == len(torch_rows)
+    for qa, row in rows.items():
+        for column in ("question_embedding", "answer_embedding"):
+            assert float(np.dot(row[column], torch_rows[qa][column])) > 0.99

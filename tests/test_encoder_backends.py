@@ -76,8 +76,7 @@ def test_onnx_backends_refuse_a_gpu(tmp_path):
 
 
 STAGE_FLAGS = {  # stage -> (its class, the config field behind --encoder-backend, its required flags)
-    "align_bitext": ("AlignBitext", "backend", ["--input", "qa_dedup", "--output", "bitext"]),
-    "mine_negatives": ("MineNegatives", "encoder_backend", ["--benchmarks", "benchmarks", "--output", "negatives"]),
+    "embed": ("Embed", "backend", ["--input", "qa_dedup", "--output", "qa_embeddings"]),  # the one stage that encodes
 }
 
 

@@ -21,8 +21,9 @@ from faqmine.spark.stage import Stage
 
 REPO = Path(__file__).resolve().parents[1]
 STAGE_CLASSES = {
-    "extract": "Extract", "extract_wdc": "ExtractWdc", "clean_langid": "CleanLangId", "dedup": "Dedup", "embed": "Embed",
-    "build_benchmarks": "BuildBenchmarks", "align_bitext": "AlignBitext", "mine_negatives": "MineNegatives",
+    "extract": "Extract", "extract_wdc": "ExtractWdc", "clean_langid": "CleanLangId", "dedup": "Dedup",
+    "embed": "Embed", "build_benchmarks": "BuildBenchmarks", "align_bitext": "AlignBitext",
+    "mine_negatives": "MineNegatives",
 }
 
 

@@ -49,8 +49,6 @@ class EncodeConfig:
     prompt_name: str | None = option("query", cli=False)  # e5's symmetric-task prompt; skipped for models without it
     batch_size: int = option(64, help="encoder batch size")
     max_seq_length: int | None = option(256, help="tokens per text given to the encoder (longer texts are cut)")
-    question_weight: float = option(0.5, help="share of the question cosine in a QA's similarity (the rest: the "
-                                    "answer's)")
     threads: int | None = option(None, cli=False)  # torch intra-op threads (None: torch's default)
 
 
@@ -107,11 +105,11 @@ def qa_vectors(questions: np.ndarray, answers: np.ndarray, question_weight: floa
 
 
 def encode_qa(model: SentenceTransformer, questions: Sequence[str], answers: Sequence[str],
-              config: EncodeConfig = EncodeConfig()) -> np.ndarray:
+              config: EncodeConfig = EncodeConfig(), question_weight: float = 0.5) -> np.ndarray:
     """One vector per QA (see qa_vectors); questions and answers go through one encode call."""
     n = len(questions)
     both = encode_texts(model, [*questions, *answers], config)
-    return qa_vectors(both[:n], both[n:], config.question_weight)
+    return qa_vectors(both[:n], both[n:], question_weight)
 
 
 def vectors_to_arrow(matrix: np.ndarray) -> pa.ListArray:

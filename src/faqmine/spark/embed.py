@@ -128,7 +128,7 @@ def encode_qas(qas: DataFrame, config: EmbedConfig, fingerprint: ModelFingerprin
             if batch.num_rows == 0:
                 continue
             if model is None:
-                model = get_encoder(encode.encoder, encode.device, threads=threads)
+                model = get_encoder(encode.encoder, encode.device, threads=threads, backend=encode.backend)
                 query_prompt, passage_prompt = prompt_name(model, "query"), prompt_name(model, "document")
                 prefixes = [(model.prompts or {}).get(p, "") if p else "" for p in (query_prompt, passage_prompt)]
             with watch:
@@ -189,6 +189,7 @@ def run_embed(qa_dedup: DataFrame, config: EmbedConfig, previous: DataFrame | No
     stats.kept(total)
     info = {
         "model": fingerprint.name, "model_hash": fingerprint.hash, "encoder": encoder,
+        "backend": config.encode.backend,
         "encoded": encoded, "reused": kept,
         "stale_vectors_removed": (previous.count() - kept) if previous is not None else 0,
         "texts_encoded": encode_stats.texts, "encode_task_seconds": round(encode_stats.seconds, 3),
