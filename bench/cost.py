@@ -70,7 +70,8 @@ def stage_commands(data: Path, crawl: Path, extra: dict[str, str]) -> list[tuple
         args("dedup", "--input", str(data / "qa"), "--output", str(data / "qa_dedup"),
              "--duplicates-output", str(data / "duplicates")),
         args("embed", "--input", str(data / "qa_dedup"), "--output", str(data / "qa_embeddings")),
-        args("build_benchmarks", "--input", str(data / "qa_dedup"), "--output", str(data / "benchmarks")),
+        args("build_benchmarks", "--input", str(data / "qa_dedup"), "--output", str(data / "benchmarks"),
+             "--min-qas", extra.get("min_qas", "40")),
         args("align_bitext", "--input", str(data / "qa_dedup"), "--embeddings", str(data / "qa_embeddings"),
              "--output", str(data / "bitext")),
         args("mine_negatives", "--benchmarks", str(data / "benchmarks"), "--embeddings",
@@ -147,7 +148,9 @@ def run_size(size: str, args, root: Path, env: dict[str, str], extra: dict[str, 
         command = [sys.executable, str(REPO / "jobs" / f"{stage}.py"), "--master", args.master, *arguments]
         wall, core, peak, code = run_measured(command, env, log)
         if code != 0:
-            raise SystemExit(f"bench/cost.py: {stage} failed on the {size} crawl (exit {code}); see {log}")
+            tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:])
+            raise SystemExit(f"{tail}\nbench/cost.py: {stage} failed on the {size} crawl (exit {code}); the end of "
+                             f"its log is above")
         stats = json.loads((first_output(stage, arguments) / "_stats.json").read_text())
         costs.append(StageCost(stage, int(stats["in"]), wall, core, peak))
         print(f"[{size}] {stage:<17} in {stats['in']:>8}  wall {wall:7.1f} s  cores {core:7.1f} s  "
@@ -178,12 +181,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gpu-texts-per-second", type=float, default=20_000,
                         help="assumed encoder throughput on one GPU for the estimate (not measured unless said)")
     parser.add_argument("--embed-args", default="", help="extra arguments of the embed stage")
+    parser.add_argument("--min-qas", default="40", help="build_benchmarks' --min-qas (the demo's: small crawls have "
+                        "few QAs per language)")
     parser.add_argument("--work", default=None, help="folder for the crawls and datasets (default: a temporary one)")
     parser.add_argument("--out", default=str(REPO / "bench" / "reports" / "cost.md"))
     args = parser.parse_args(argv)
 
     env = dict(os.environ, PYSPARK_PYTHON=sys.executable, SPARK_LOCAL_IP="127.0.0.1", FAQMINE_QUIET_SPARK="1")
-    extra = {"embed": args.embed_args}
+    extra = {"embed": args.embed_args, "min_qas": args.min_qas}
     with tempfile.TemporaryDirectory(prefix="faqmine-cost-", dir=args.work) as tmp:
         started = time.time()
         runs = {size: run_size(size, args, Path(tmp), env, extra) for size in args.sizes}
