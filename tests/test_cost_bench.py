@@ -30,10 +30,11 @@ def test_report_follows_from_the_measured_costs(tmp_path):
                               faq_page_share=0.001, gpu_texts_per_second=10_000.0, out=str(tmp_path / "cost.md"))
     assert cost.write(args, {"5MB": (small, facts), "20MB": (large, facts)}, 60.0) == 0
     report = (tmp_path / "cost.md").read_text()
-    assert "| extract | record | 1,000 | 4,000 | 4.00 | 20.0 | 70.0 | 3.50 | yes | 17.50 |" in report
-    assert "| embed | QA | 100 | 400 | 4.00 | 50.0 | 250.0 | 5.00 | NO | 625.00 |" in report
+    # extract: 50 more core-s for 3,000 more records = 16.67 per 1,000, fixed 20 - 16.67 = 3.3
+    assert "| extract | record | 1,000 | 4,000 | 4.00 | 20.0 | 70.0 | 3.50 | yes | 17.50 | 16.67 | 3.3 |" in report
+    assert "| embed | QA | 100 | 400 | 4.00 | 50.0 | 250.0 | 5.00 | NO | 625.00 | 666.67 | -16.7 |" in report
     assert "- embed: ABOVE 4.5x for 4x the input" in report and "- extract: near-linear" in report
-    # a snapshot: 3e9 records x 0.1% FAQ pages x 5 QAs = 15 M QAs; extract 17.5 core-s per 1,000 records
+    # a snapshot: 3e9 records x 0.1% FAQ pages x 5 QAs = 15 M QAs; extract at its marginal 16.67 core-s / 1,000
     assert "~15 M raw QAs" in report
-    assert f"| extract | 3,000,000,000 | {17.5 * 3e6 / 3600:,.0f} |" in report
+    assert f"| extract | 3,000,000,000 | {50 / 3000 * 3e9 / 3600:,.0f} |" in report
     assert "estimate, not measured" in report and "30 M texts per snapshot" in report
