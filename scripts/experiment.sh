@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make experiment`: does training on mined hard negatives change zero-shot cross-lingual retrieval?
 #
-#   simulate -> extract -> clean_langid -> dedup -> build_benchmarks -> align_bitext -> mine_negatives
+#   simulate -> extract -> clean_langid -> dedup -> embed -> build_benchmarks -> align_bitext -> mine_negatives
 #            -> train inbatch, hardneg, marginmse -> evaluate (with bm25, base, hybrid) -> report
 #
 # Usage: scripts/experiment.sh [--device cpu|cuda] [--data DIR] [--report DIR] [--run-id ID] [--fresh]
