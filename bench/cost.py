@@ -1,6 +1,6 @@
 """What a crawl costs: every stage run on simulated crawls of two sizes, core-seconds and peak memory per 1,000 records.
 
-    .venv/bin/python bench/cost.py                                   # 5 MB and 20 MB crawls, local[2]
+    .venv/bin/python bench/cost.py                                   # 5 MB and 20 MB crawls (+1 GB extract), local[2]
     .venv/bin/python bench/cost.py --sizes 10MB 40MB --master local[4]
     .venv/bin/python bench/cost.py --embed-args "--encoder-backend onnx-int8"
 
@@ -20,8 +20,13 @@ Growth: the ratio of core-seconds between the two sizes against the ratio of inp
 the marginal cost (the difference of the two runs' core-seconds over the difference of their
 records) is what grows with a crawl; the fixed part (JVM start, model load) is paid once per job.
 
+Extraction's marginal cost is too small to see between 5 and 20 MB (about a second against a
+fixed ~25 core-s), so extract alone also runs on a third crawl of `--extract-size` (1 GB), and its
+marginal cost is taken between the 20 MB and that run.
+
 The projection for one Common Crawl snapshot (~90,000 WARC files, ~3 billion records) uses the
-marginal cost per record for extraction and, for the QA stages, per QA times the QAs a
+marginal cost per record and per compressed byte for extraction (the larger of the two: real
+records are bigger than simulated ones) and, for the QA stages, per QA times the QAs a
 snapshot yields: records x FAQ-page share (`--faq-page-share`, an assumption stated in the
 report) x QAs per FAQ page (measured on the simulated crawl). GPU figures for the encoding
 stage are an estimate from `--gpu-texts-per-second` unless a GPU was measured, and say so.
@@ -33,6 +38,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -45,6 +51,7 @@ import common
 REPO = Path(__file__).resolve().parents[1]
 SNAPSHOT_WARC_FILES = 90_000
 SNAPSHOT_RECORDS = 3_000_000_000
+SNAPSHOT_BYTES = SNAPSHOT_WARC_FILES * 10**9  # Common Crawl's WARC files are ~1 GB each (compressed)
 QA_STAGES = ("dedup", "embed", "build_benchmarks", "align_bitext", "mine_negatives")
 
 
@@ -143,15 +150,20 @@ def run_measured(command: list[str], env: dict[str, str], log: Path) -> tuple[fl
     return wall, sum(cpu.values()), peak / 2**20, process.returncode
 
 
-def run_size(size: str, args, root: Path, env: dict[str, str], extra: dict[str, str]) -> tuple[list[StageCost], dict]:
+def run_size(size: str, args, root: Path, env: dict[str, str], extra: dict[str, str],
+             only: tuple[str, ...] | None = None) -> tuple[list[StageCost], dict]:
+    """Simulate a crawl of `size` and run every stage (or the stages in `only`) on it, measured."""
     crawl, data = root / size / "crawl", root / size / "data"
     log = root / f"{size}.log"
     print(f"[{size}] simulate -> {crawl}", flush=True)
     subprocess.run([sys.executable, "-m", "faqmine.cli", "simulate", "--out", str(crawl), "--size", size,
                     "--seed", str(args.seed), "--faq-share", str(args.faq_share), "--quiet"], check=True, env=env,
                    cwd=REPO)
+    crawl_bytes = json.loads((crawl / "simulation.json").read_text())["bytes"]
     costs = []
     for stage, arguments in stage_commands(data, crawl, extra):
+        if only is not None and stage not in only:
+            continue
         command = [sys.executable, str(REPO / "jobs" / f"{stage}.py"), "--master", args.master, *arguments]
         wall, core, peak, code = run_measured(command, env, log)
         if code != 0:
@@ -162,24 +174,27 @@ def run_size(size: str, args, root: Path, env: dict[str, str], extra: dict[str, 
         costs.append(StageCost(stage, int(stats["in"]), wall, core, peak))
         print(f"[{size}] {stage:<17} in {stats['in']:>8}  wall {wall:7.1f} s  cores {core:7.1f} s  "
               f"peak {peak:6.0f} MiB", flush=True)
-    facts = json.loads((data / "qa_raw" / "_stats.json").read_text())
-    qa_raw_out = facts["out"]
-    faq_pages = _faq_pages(data / "qa_raw")
-    return costs, {"records": costs[0].records_in, "qa_raw": qa_raw_out, "faq_pages": faq_pages,
-                   "qas_per_faq_page": qa_raw_out / faq_pages if faq_pages else float("nan")}
+    qa_rows, faq_pages = _qa_rows_and_pages(data / "qa_raw")
+    facts = {"records": costs[0].records_in, "bytes": crawl_bytes, "qa_raw": qa_rows, "faq_pages": faq_pages,
+             "qas_per_faq_page": qa_rows / faq_pages if faq_pages else float("nan")}
+    shutil.rmtree(root / size, ignore_errors=True)  # the 1 GB crawl would stay on disk otherwise
+    return costs, facts
 
 
-def _faq_pages(qa_raw: Path) -> int:
+def _qa_rows_and_pages(qa_raw: Path) -> tuple[int, int]:
+    """(QA rows, distinct page URLs) of qa_raw: extract's `out` counts records that gave QAs, not QAs."""
     import pyarrow.dataset as ds
 
     table = ds.dataset(qa_raw, format="parquet", partitioning="hive").to_table(columns=["url"])
-    return len(set(table.column("url").to_pylist()))
+    return table.num_rows, len(set(table.column("url").to_pylist()))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = common.parser(__doc__)
     parser.add_argument("--sizes", nargs=2, default=["5MB", "20MB"], metavar=("SMALL", "LARGE"),
                         help="compressed sizes of the two simulated crawls (the second about 4x the first)")
+    parser.add_argument("--extract-size", default="1GB", help="a third crawl, for extract alone (its marginal "
+                        "cost per record is too small to measure between the two sizes)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--faq-share", type=float, default=0.2, help="share of FAQ pages in the simulated crawls")
     parser.add_argument("--master", default="local[2]")
@@ -199,19 +214,35 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="faqmine-cost-", dir=args.work) as tmp:
         started = time.time()
         runs = {size: run_size(size, args, Path(tmp), env, extra) for size in args.sizes}
+        extract_run = run_size(args.extract_size, args, Path(tmp), env, extra, only=("extract",))
         total = time.time() - started
-    return write(args, runs, total)
+    return write(args, runs, extract_run, total)
 
 
-def write(args, runs: dict[str, tuple[list[StageCost], dict]], total: float) -> int:
+def extract_projection(large: StageCost, large_facts: dict, big: StageCost, big_facts: dict) -> dict:
+    """Extraction's marginal cost between the large and the extract-only run, per record and per byte, and
+    the core-hours each gives for a snapshot."""
+    per_record = marginal_per_1000(large, big) / 1000
+    grown_bytes = big_facts["bytes"] - large_facts["bytes"]
+    per_byte = (big.core_s - large.core_s) / grown_bytes if grown_bytes > 0 else float("nan")
+    return {"per_record": per_record, "per_gb": per_byte * 1e9,
+            "by_records": max(per_record, 0.0) * SNAPSHOT_RECORDS / 3600,
+            "by_bytes": max(per_byte, 0.0) * SNAPSHOT_BYTES / 3600}
+
+
+def write(args, runs: dict[str, tuple[list[StageCost], dict]], extract_run: tuple[list[StageCost], dict],
+          total: float) -> int:
     small, large = args.sizes
     small_costs, small_facts = runs[small]
     large_costs, large_facts = runs[large]
+    (big,), big_facts = extract_run
+    extraction = extract_projection(large_costs[0], large_facts, big, big_facts)
     qas_per_page = large_facts["qas_per_faq_page"]
     snapshot_qas = SNAPSHOT_RECORDS * args.faq_page_share * qas_per_page
     lines = [
         "# Cost per stage and a projection for one Common Crawl snapshot", "",
-        f"Generated by `bench/cost.py --sizes {small} {large} --master {args.master}` on "
+        f"Generated by `bench/cost.py --sizes {small} {large} --extract-size {args.extract_size} --master "
+        f"{args.master}` on "
         f"{time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, {total / 60:.1f} min in all. Simulated crawls "
         f"(`faqmine simulate --seed {args.seed} --faq-share {args.faq_share}`); every stage ran as its own "
         "`jobs/<stage>.py` process, one after the other. Core-seconds are user + system CPU time of the job's "
@@ -243,6 +274,12 @@ def write(args, runs: dict[str, tuple[list[StageCost], dict]], total: float) -> 
         "unit. The marginal cost (what 1,000 more units added between the two runs) is what the projection uses; "
         "with runs this small it is noisy (a few core-seconds of difference), so read it as an order of magnitude.",
         "",
+        f"Extraction's marginal cost, which these two sizes cannot show, from a third crawl of "
+        f"{args.extract_size} ({big.records_in:,} records, {big_facts['bytes'] / 1e6:,.0f} MB; extract alone: "
+        f"{big.core_s:.1f} core-s, {big.wall_s:.1f} s wall, peak {big.peak_rss_mb:.0f} MiB) against the {large} "
+        f"run: {extraction['per_record'] * 1000:.3f} core-s per 1,000 records, {extraction['per_gb']:.1f} core-s "
+        "per compressed GB.",
+        "",
         "## One Common Crawl snapshot", "",
         f"- Inputs: ~{SNAPSHOT_WARC_FILES:,} WARC files, ~{SNAPSHOT_RECORDS / 1e9:.0f} billion records "
         "(responses, requests and metadata; extraction reads every one).",
@@ -263,7 +300,10 @@ def write(args, runs: dict[str, tuple[list[StageCost], dict]], total: float) -> 
     encode_units = 0.0
     for a, cost in zip(small_costs, large_costs, strict=True):
         units = SNAPSHOT_RECORDS if cost.stage == "extract" else snapshot_qas
-        core_h = max(marginal_per_1000(a, cost), 0.0) * units / 1000 / 3600
+        if cost.stage == "extract":
+            core_h = max(extraction["by_records"], extraction["by_bytes"])
+        else:
+            core_h = max(marginal_per_1000(a, cost), 0.0) * units / 1000 / 3600
         total_core_h += core_h
         if cost.stage == "embed":
             encode_units = units
@@ -271,6 +311,12 @@ def write(args, runs: dict[str, tuple[list[StageCost], dict]], total: float) -> 
     lines.append(f"| **all** | | **{total_core_h:,.0f}** | {total_core_h / 2 / 24:,.1f} | {total_core_h / 64:,.1f} |")
     gpu_hours = 2 * encode_units / args.gpu_texts_per_second / 3600
     lines += [
+        "",
+        f"Extraction is projected on the larger of its cost per record ({extraction['by_records']:,.0f} core-hours "
+        f"for {SNAPSHOT_RECORDS / 1e9:.0f} billion records) and per compressed byte "
+        f"({extraction['by_bytes']:,.0f} core-hours for ~{SNAPSHOT_BYTES / 1e12:.0f} TB): a simulated record is "
+        f"{big_facts['bytes'] / big.records_in / 1e3:.1f} kB compressed, a Common Crawl one "
+        f"~{SNAPSHOT_BYTES / SNAPSHOT_RECORDS / 1e3:.0f} kB.",
         "",
         f"Encoding on one GPU (**estimate, not measured**: no GPU run is recorded here): the embed stage encodes "
         f"2 texts per QA, {2 * encode_units / 1e6:,.0f} M texts per snapshot; at an assumed "
