@@ -1,10 +1,12 @@
 """spark-submit entry point: `qa_dedup` -> retrieval benchmarks (corpus, queries, qrels) per language and split.
 
-    spark-submit jobs/build_benchmarks.py --input data/demo/qa_dedup --output data/demo/benchmarks
+    spark-submit jobs/build_benchmarks.py --input data/demo/qa_dedup --embeddings data/demo/qa_embeddings \
+        --duplicates data/demo/duplicates --output data/demo/benchmarks
 
-Writes <output>/{corpus,queries,qrels}/language=xx/split=yy/ (schemas/benchmarks_*.json) and
-<output>/export/<lang>/ in the BEIR/MTEB file layout; the whole folder is replaced atomically.
-Splits are by domain (faqmine.build_benchmarks.splits); see faqmine.spark.build_benchmarks for the rules.
+Writes <output>/{corpus,queries,qrels}/language=xx/split=yy/ (schemas/benchmarks_*.json),
+<output>/_contamination.json and <output>/export/<lang>/ in the BEIR/MTEB file layout; the whole
+folder is replaced atomically. Splits are by leak-free units (faqmine.build_benchmarks.units); see
+faqmine.spark.build_benchmarks for the rules.
 """
 
 import sys

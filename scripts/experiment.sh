@@ -85,19 +85,22 @@ run_job() {  # run_job JOB OUTPUT ARGS...: spark-submit jobs/JOB.py unless OUTPU
   timed "$job" "${SUBMIT[@]}" "jobs/$job.py" "$@"
 }
 
-if [ "$FRESH" = 1 ] || [ "$(cat "$DATA/crawl/.params" 2>/dev/null)" != "$SIM_SIZE $SIM_SEED $FAQ_SHARE" ]; then
+if [ "$FRESH" = 1 ] || [ "$(cat "$DATA/crawl/.params" 2>/dev/null)" != "$SIM_SIZE $SIM_SEED $FAQ_SHARE $SIM_ARGS" ]; then
   step "simulate: a $SIM_SIZE multilingual crawl (seed $SIM_SEED, FAQ share $FAQ_SHARE)"
   rm -rf "$DATA/crawl"
+  # shellcheck disable=SC2086
   timed simulate $PY -m faqmine.cli simulate --out "$DATA/crawl" --size "$SIM_SIZE" --seed "$SIM_SEED" \
-    --faq-share "$FAQ_SHARE" --quiet
-  echo "$SIM_SIZE $SIM_SEED $FAQ_SHARE" > "$DATA/crawl/.params"
+    --faq-share "$FAQ_SHARE" --quiet $SIM_ARGS
+  echo "$SIM_SIZE $SIM_SEED $FAQ_SHARE $SIM_ARGS" > "$DATA/crawl/.params"
 fi
 run_job extract "$DATA/qa_raw" --input "$DATA/crawl/warc.paths.gz" --output "$DATA/qa_raw"
 run_job clean_langid "$DATA/qa" --input "$DATA/qa_raw" --output "$DATA/qa"
 run_job dedup "$DATA/qa_dedup" --input "$DATA/qa" --output "$DATA/qa_dedup" --duplicates-output "$DATA/duplicates"
 # shellcheck disable=SC2086
 run_job embed "$DATA/qa_embeddings" --input "$DATA/qa_dedup" --output "$DATA/qa_embeddings" $EMBED_ARGS
-run_job build_benchmarks "$DATA/benchmarks" --input "$DATA/qa_dedup" --output "$DATA/benchmarks"
+# shellcheck disable=SC2086
+run_job build_benchmarks "$DATA/benchmarks" --input "$DATA/qa_dedup" --embeddings "$DATA/qa_embeddings" \
+  --duplicates "$DATA/duplicates" --output "$DATA/benchmarks" $BENCHMARK_ARGS
 # shellcheck disable=SC2086
 run_job align_bitext "$DATA/bitext" --input "$DATA/qa_dedup" --embeddings "$DATA/qa_embeddings" \
   --output "$DATA/bitext" $BITEXT_ARGS

@@ -1,4 +1,4 @@
-"""jobs/build_benchmarks.py on local[2]: splits by domain (no domain in two splits), deterministic per seed,
+"""jobs/build_benchmarks.py on local[2]: splits by unit (no domain, no unit in two splits), deterministic per seed,
 duplicate answers judged relevant, small languages dropped with a reason, balanced stats, `faqmine check`
 clean, identical reruns, and an export that BEIR's loader reads."""
 
@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pyarrow.dataset as ds
 import pytest
+from helpers.embeddings import write_embeddings
 from helpers.xquad_qas import table_of, write_table, xquad_pairs
 
 from faqmine.build_benchmarks.benchmark import answer_key, load_beir_folder
@@ -31,10 +32,11 @@ def _job():
 
 def _rows() -> list[dict]:
     """en: 60 QAs on 20 domains (4 of them answer SHARED_ANSWER, in different case and punctuation);
-    de: 30 QAs on 10 domains; el: 5 QAs (below --min-qas)."""
+    de: 30 QAs on 10 domains, other XQuAD articles than the English ones (no translation across domains);
+    el: 5 QAs (below --min-qas)."""
     rows = []
-    for language, n, n_domains in (("en", 60, 20), ("de", 30, 10), ("el", 5, 2)):
-        for i, (_, question, answer) in enumerate(xquad_pairs(language)[:n]):
+    for language, n, n_domains, first in (("en", 60, 20, 0), ("de", 30, 10, 300), ("el", 5, 2, 0)):
+        for i, (_, question, answer) in enumerate(xquad_pairs(language)[first:first + n]):
             domain = f"site{i % n_domains}.example.com"
             if language == "en" and i in (3, 9, 10, 17):
                 answer = SHARED_ANSWER.upper() if i == 9 else SHARED_ANSWER.rstrip(".")
@@ -51,12 +53,17 @@ def data_root(spark, tmp_path_factory):
     # every QA is its own cluster
     table = table.set_column(table.schema.get_field_index("cluster_id"), "cluster_id", table.column("qa_id"))
     write_table(spark, table, root / "qa_dedup", "qa_dedup")
+    write_embeddings(spark, table.select(["qa_id", "question", "answer", "language"]).to_pylist(),
+                     root / "qa_embeddings")
     return root
 
 
 def _run(spark, monkeypatch, root: Path, out: Path, *extra: str) -> dict:
     monkeypatch.setattr(type(spark), "stop", lambda self: None)  # the job must not stop the shared session
-    args = ["--input", str(root / "qa_dedup"), "--output", str(out), "--min-qas", "20", *extra]
+    # XQuAD questions on one sentence share their answer, so at the default thresholds these 20 sites join into
+    # one unit (tests/test_split_units.py tests units): here near-identity thresholds keep them apart
+    args = ["--input", str(root / "qa_dedup"), "--embeddings", str(root / "qa_embeddings"), "--output", str(out),
+            "--min-qas", "20", "--translation-threshold", "0.99", "--copy-threshold", "0.99", *extra]
     assert _job().main(args) == 0
     return read_stats(out)
 
@@ -77,11 +84,16 @@ def test_benchmarks_job(spark, monkeypatch, data_root, tmp_path):
     assert stats["in"] == 95 and stats["out"] == 90 and stats["docs"] == 90
     assert {r["language"] for r in corpus} == {"en", "de"}
 
-    # no domain in two splits, in any dataset or language
+    # no domain and no unit in two splits, in any dataset or language; every domain in one unit
     split_of: dict[str, set[str]] = defaultdict(set)
+    unit_split: dict[str, set[str]] = defaultdict(set)
+    unit_of: dict[str, set[str]] = defaultdict(set)
     for row in corpus + queries:
         split_of[row["domain"]].add(row["split"])
+        unit_split[row["unit"]].add(row["split"])
+        unit_of[row["domain"]].add(row["unit"])
     assert all(len(s) == 1 for s in split_of.values()), split_of
+    assert all(len(s) == 1 for s in unit_split.values()) and all(len(u) == 1 for u in unit_of.values())
     assert {s for v in split_of.values() for s in v} <= {"train", "dev", "test"}
     assert len({s for v in split_of.values() for s in v}) >= 2
 

@@ -100,9 +100,9 @@ def test_the_dags_arguments_parse_into_the_stages_config(stage, tmp_path):
 
 
 def test_bad_config_values_name_themselves():
-    done = subprocess.run([sys.executable, str(REPO / "jobs" / "build_benchmarks.py"), "--input", "x", "--output",
-                           "y", "--splits", "train=0.5,train=0.5"], capture_output=True, text=True)
+    done = subprocess.run([sys.executable, str(REPO / "jobs" / "build_benchmarks.py"), "--input", "x", "--embeddings",
+                           "z", "--output", "y", "--splits", "train=0.5,train=0.5"], capture_output=True, text=True)
     assert done.returncode == 2 and "split names must be given once each" in done.stderr
-    done = subprocess.run([sys.executable, str(REPO / "jobs" / "build_benchmarks.py"), "--input", "x", "--output",
-                           "y", "--splits", "train"], capture_output=True, text=True)
+    done = subprocess.run([sys.executable, str(REPO / "jobs" / "build_benchmarks.py"), "--input", "x", "--embeddings",
+                           "z", "--output", "y", "--splits", "train"], capture_output=True, text=True)
     assert done.returncode == 2 and "expected name=fraction, got 'train'" in done.stderr

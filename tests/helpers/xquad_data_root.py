@@ -63,7 +63,7 @@ def build_fixture(out: str | Path, languages: Sequence[str] = DEFAULT_LANGUAGES,
                 qa = corpus_src.qa(language, xq)
                 qid = stable_id(f"https://{domain}/{language}/faq", qa.question, qa.sentence)
                 by_article[article][xq][language] = qid
-                common = {"qa_id": qid, "domain": domain, "language": language, "split": split}
+                common = {"qa_id": qid, "domain": domain, "unit": domain, "language": language, "split": split}
                 corpus.append({"doc_id": doc_id(qid), "title": title, "text": qa.sentence, **common})
                 queries.append({"query_id": query_id(qid), "text": qa.question, **common})
     # qrels: every document of the language with the same normalised answer

@@ -44,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
         out=args.out, size_bytes=args.size, seed=args.seed, faq_share=args.faq_share,
         languages=_languages(args.languages), answer_mode=args.answer, file_size_bytes=args.file_size,
         bad_share=args.bad_share, dup_share=args.dup_share, multilingual_share=args.multilingual_share,
-        copy_share=args.copy_share, bad_gzip_every=args.bad_gzip_every, crawl=args.crawl, data_dir=args.data_dir,
+        copy_share=args.copy_share, question_sites=args.question_sites, syndicated_share=args.syndicated_share,
+        bad_gzip_every=args.bad_gzip_every, crawl=args.crawl, data_dir=args.data_dir,
         quiet=args.quiet,
     )
     simulate(config)
@@ -89,6 +90,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="share of FAQ sites that publish the same FAQ in several languages (default 0.30)")
     parser.add_argument("--copy-share", type=_share, default=0.15, metavar="P",
                         help="share of FAQ sites that copy another site's FAQ with small edits (default 0.15)")
+    parser.add_argument("--question-sites", type=int, default=1, metavar="N",
+                        help="how many unrelated sites may publish one XQuAD question, in any language (default 1, "
+                        "as on the web: after ~1,190 questions no more FAQ pages are made and the rest of the crawl "
+                        "is background; 0: no limit, every question re-dealt in each language, so translations of "
+                        "one FAQ sit on unrelated sites)")
+    parser.add_argument("--syndicated-share", type=_share, default=0.02, metavar="P",
+                        help="share of FAQ sites that also republish one of a few syndicated FAQs verbatim, joining "
+                        "many sites through exact duplicates (default 0.02)")
     parser.add_argument("--bad-gzip-every", type=int, default=3, metavar="N",
                         help="every N-th WARC file, the first included, ends with a truncated gzip member "
                         "(default 3; 0 for never)")

@@ -8,6 +8,10 @@ schema's `path`, e.g. `benchmarks/corpus`, for datasets nested under one folder)
 - the schema's `primary_key` (a column or a list of columns) holds no duplicate;
 - every value of a column named in the schema's `upstream` map exists in the upstream dataset.
 
+And across the benchmark datasets (`check_split_units`): no split unit and no domain is in two
+splits, every domain is in one unit, and no dev/test QA has a copy that dedup removed from a
+domain whose QAs are in train (the leak-free split contract, faqmine.build_benchmarks.units).
+
 Reads Parquet with pyarrow (no Spark): meant for a run's outputs on one machine.
 """
 
@@ -22,6 +26,7 @@ import pyarrow.dataset as ds
 
 from faqmine.core.schemas import load_schema, schemas_dir
 from faqmine.core.stats import UnbalancedStats, check_balance, read_stats
+from faqmine.core.urls import registered_domain
 
 
 @dataclass(frozen=True)
@@ -95,9 +100,49 @@ def check_dataset(root: Path, name: str) -> list[Problem]:
     return problems
 
 
+def check_split_units(root: Path) -> list[Problem]:
+    """No unit or domain of the benchmarks in two splits, one unit per domain, no dev/test QA whose removed
+    duplicate sat on a train domain."""
+    rows: dict[str, tuple[str, str, str]] = {}  # qa_id -> (domain, unit, split)
+    for name in ("benchmarks_corpus", "benchmarks_queries"):
+        schema = load_schema(name)
+        table = _read(root / schema.folder, schema.partition_by)
+        if "unit" not in table.column_names:
+            return [Problem(name, "has no unit column: built before leak-free splits, rebuild the benchmarks")]
+        rows.update(zip(table["qa_id"].to_pylist(), zip(table["domain"].to_pylist(), table["unit"].to_pylist(),
+                                                        table["split"].to_pylist(), strict=True), strict=True))
+    problems = []
+    for key, what in ((1, "split unit"), (0, "domain")):
+        splits: dict[str, set[str]] = {}
+        for row in rows.values():
+            splits.setdefault(row[key], set()).add(row[2])
+        mixed = sorted(k for k, v in splits.items() if len(v) > 1)
+        if mixed:
+            problems.append(Problem("benchmarks", f"{len(mixed)} {what}(s) in two splits, e.g. {mixed[0]}"))
+    units: dict[str, set[str]] = {}
+    for domain, unit, _ in rows.values():
+        units.setdefault(domain, set()).add(unit)
+    split_units = sorted(d for d, u in units.items() if len(u) > 1)
+    if split_units:
+        problems.append(Problem("benchmarks", f"{len(split_units)} domain(s) in two units, e.g. {split_units[0]}"))
+    duplicates = root / load_schema("duplicates").folder
+    if duplicates.is_dir():
+        train_domains = {domain for domain, _, split in rows.values() if split == "train"}
+        table = _read(duplicates, load_schema("duplicates").partition_by)
+        leaks = {rep for rep, url in zip(table["representative_qa_id"].to_pylist(), table["url"].to_pylist(),
+                                         strict=True)
+                 if rep in rows and rows[rep][2] != "train" and registered_domain(url) in train_domains}
+        if leaks:
+            problems.append(Problem("benchmarks", f"{len(leaks)} dev/test QA(s) have a removed duplicate on a train "
+                                                  f"domain, e.g. {sorted(leaks)[0]}"))
+    return problems
+
+
 def check_data_root(root: Path) -> tuple[list[str], list[Problem]]:
     """Returns (datasets checked, problems found)."""
     known = sorted(p.stem for p in schemas_dir().glob("*.json"))
     checked = [name for name in known if (root / load_schema(name).folder).is_dir()] if root.exists() else []
     problems = [problem for name in checked for problem in check_dataset(root, name)]
+    if {"benchmarks_corpus", "benchmarks_queries"} <= set(checked):
+        problems += check_split_units(root)
     return checked, problems

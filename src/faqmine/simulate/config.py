@@ -59,6 +59,13 @@ class SimConfig:
     dup_share: float = 0.04  # share of FAQ pages fetched a second time under a URL variant
     multilingual_share: float = 0.30  # share of FAQ sites publishing their FAQ in several languages
     copy_share: float = 0.15  # share of FAQ sites that copy another site's FAQ with small edits
+    # How many unrelated sites may publish one XQuAD question, in any language, before the deck is dry: 1
+    # (realistic: most FAQ questions are written by one site) stops making FAQ pages once every question has
+    # a site, so a large crawl holds ~2,000 distinct QAs and background pages after that; 0 is no limit, the
+    # old deck that re-deals every question in each language to unrelated sites (3x over at 20 MB, which
+    # joins nearly every site to every other through translations: see docs/simulation.md).
+    question_sites: int = 1
+    syndicated_share: float = 0.02  # share of FAQ sites that also republish one of a few syndicated FAQs verbatim
     bad_gzip_every: int = 3  # every n-th WARC file (the first included) ends with a truncated gzip member
     crawl: str | None = None  # crawl id in warcinfo `isPartOf`; default SIM-<seed>
     data_dir: Path = field(default_factory=default_data_dir)
@@ -73,7 +80,9 @@ class SimConfig:
             raise ValueError("at least one language is needed")
         if self.answer_mode not in ANSWER_MODES:
             raise ValueError(f"answer mode must be one of {ANSWER_MODES}")
-        for name in ("faq_share", "bad_share", "dup_share", "multilingual_share", "copy_share"):
+        if self.question_sites < 0:
+            raise ValueError(f"question_sites must be 0 (no limit) or positive, got {self.question_sites}")
+        for name in ("faq_share", "bad_share", "dup_share", "multilingual_share", "copy_share", "syndicated_share"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must lie in [0, 1], got {value}")

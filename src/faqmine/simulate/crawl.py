@@ -138,8 +138,11 @@ class _Crawl:
         self.counts[f"bad:{reason}"] += 1
 
     def _faq(self) -> None:
-        while len(self.pool) < _POOL_MIN:
+        while len(self.pool) < _POOL_MIN and not self.planner.dry:
             self.pool.extend(self.planner.next_site())
+        if not self.pool:  # every question has its sites (SimConfig.question_sites): a page without FAQ markup
+            self.counts["faq_pages_not_made"] += 1
+            return self._background()
         index = self.rng.randrange(len(self.pool))
         item = self.pool[index]
         self.pool[index] = self.pool[-1]
@@ -260,6 +263,7 @@ def simulate(config: SimConfig, log: Callable[[str], None] = print) -> dict:
         "bytes": total,
         "records": {"faq_pages": crawl.counts["faq_pages"], "duplicate_pages": crawl.counts["duplicate_pages"],
                     "background": crawl.counts["background"],
+                    "faq_pages_not_made": crawl.counts["faq_pages_not_made"],
                     "bad": {k.split(":", 1)[1]: v for k, v in sorted(crawl.counts.items()) if k.startswith("bad:")}},
         "qas": len(truth.qa_rows),
         "qas_by_language": dict(sorted(crawl.languages.items())),

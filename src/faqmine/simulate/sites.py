@@ -9,18 +9,29 @@ Three kinds of site:
 - copier: takes an FAQ page another site published, keeps most of its QAs and
   edits many of them a little (`faqmine.simulate.edits`): the gold near-duplicates.
 
+and a fourth, rarer one:
+
+- syndicator: republishes one of a few syndicated FAQs verbatim (a help-centre FAQ
+  that many shops embed) next to an FAQ of its own: the syndicated QAs are exact
+  duplicates across many sites, which joins those sites into one large component.
+
 The QAs of one FAQ page are a "unit": 3 to 12 questions of one XQuAD article,
-dealt from a shuffled deck; when the deck runs out it is dealt again, so at large
-sizes a QA can reappear verbatim on an unrelated site (an exact duplicate across
-sites, which the truth marks as such). How a site renders its pages (template,
-markup, JSON-LD shape, charset, language declaration) is drawn once per site here
-and applied by `faqmine.simulate.pages`.
+dealt from a shuffled deck. `SimConfig.question_sites` says how many unrelated
+sites may publish one question, in any language: with 1 (the default) every
+question, and every question XQuAD answers with the same sentence, belongs to one
+site (in all of that site's languages) and the deck runs dry after XQuAD's 1,190
+questions, after which no more FAQ sites are planned; with 0
+(no limit) the deck is dealt again in each language, so at large sizes a question
+reappears, often translated, on unrelated sites. How a site renders its pages
+(template, markup, JSON-LD shape, charset, language declaration) is drawn once per
+site here and applied by `faqmine.simulate.pages`.
 """
 
 from __future__ import annotations
 
 import random
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from faqmine.simulate.config import SimConfig
@@ -94,21 +105,45 @@ class FaqPageSpec:
 class UnitDeck:
     """Deals units: 3 to 12 questions of one XQuAD article, for a site publishing in some languages.
 
-    XQuAD has 1190 questions per language, so a large crawl must publish some of them
-    more than once. To keep that as rare as the crawl size allows, each unit is made
-    of the questions published least often so far in the site's languages, from the
-    article that has most of those (ties broken at random).
+    XQuAD has 1190 questions per language. With `question_sites` = 0 a large crawl
+    publishes some of them more than once; to keep that as rare as the crawl size
+    allows, each unit is made of the questions published least often so far in the
+    site's languages, from the article that has most of those (ties broken at random).
+    With `question_sites` = N > 0 a question goes to at most N sites, whatever their
+    languages: each unit is made of questions with fewest sites so far, from the
+    article with most questions still free, and `next` returns None once no article
+    has `MIN_UNIT` free questions left (the deck is dry). Questions that XQuAD answers
+    with the same text (`answer_of`: several questions about one sentence) count as
+    one: publishing one of them uses them all up, since two sites holding one answer
+    (or its translation) under different questions would be near copies, which the
+    web has far fewer of than XQuAD.
     """
 
-    def __init__(self, corpus: XQuadCorpus, rng: random.Random):
+    MIN_UNIT = 3
+
+    def __init__(self, corpus: XQuadCorpus, rng: random.Random, question_sites: int = 0,
+                 answer_of: Callable[[str], str] | None = None):
         self.corpus = corpus
         self.rng = rng
+        self.question_sites = question_sites
         self.uses: dict[str, dict[str, int]] = {}
+        self.sites_of: dict[str, int] = {}
+        self.same_answer: dict[str, list[str]] = {}  # qid -> every qid of its article with the same answer text
+        if question_sites and answer_of is not None:
+            for qids in corpus.article_qids:
+                groups: dict[str, list[str]] = {}
+                for qid in qids:
+                    groups.setdefault(answer_of(qid), []).append(qid)
+                for members in groups.values():
+                    for qid in members:
+                        self.same_answer[qid] = members
 
     def _cost(self, qid: str, languages: tuple[str, ...] | list[str]) -> int:
         return sum(self.uses.get(lang, {}).get(qid, 0) for lang in languages)
 
-    def next(self, languages: tuple[str, ...] | list[str]) -> tuple[int, list[str]]:
+    def next(self, languages: tuple[str, ...] | list[str]) -> tuple[int, list[str]] | None:
+        if self.question_sites:
+            return self._next_capped()
         size = self.rng.randint(3, 12)
         articles = list(range(len(self.corpus.article_qids)))
         self.rng.shuffle(articles)
@@ -131,6 +166,26 @@ class UnitDeck:
                 counts[q] = counts.get(q, 0) + 1
         return best
 
+    def _next_capped(self) -> tuple[int, list[str]] | None:
+        size = self.rng.randint(3, 12)
+        articles = list(range(len(self.corpus.article_qids)))
+        self.rng.shuffle(articles)
+        best: tuple[int, list[str]] | None = None
+        for article in articles:
+            free = [q for q in self.corpus.article_qids[article] if self.sites_of.get(q, 0) < self.question_sites]
+            self.rng.shuffle(free)
+            free.sort(key=lambda q: self.sites_of.get(q, 0))
+            if best is None or len(free[:size]) > len(best[1]):
+                best = (article, free[:size])
+                if len(best[1]) == size:
+                    break
+        if best is None or len(best[1]) < self.MIN_UNIT:
+            return None
+        used = {member for q in best[1] for member in self.same_answer.get(q, [q])}
+        for q in used:
+            self.sites_of[q] = self.sites_of.get(q, 0) + 1
+        return best
+
 
 class SitePlanner:
     """Plans one site at a time and returns its FAQ pages, ready to render."""
@@ -140,9 +195,13 @@ class SitePlanner:
         self.corpus = corpus
         self.namer = namer
         self.rng = rng
-        self.deck = UnitDeck(corpus, random.Random(rng.random()))
+        pivot = "en" if "en" in config.languages else sorted(config.languages)[0]
+        self.deck = UnitDeck(corpus, random.Random(rng.random()), config.question_sites,
+                             lambda qid: corpus.answer(pivot, qid, config.answer_mode))
         self.weights = config.language_weights()
         self.copy_sources: deque[FaqPageSpec] = deque(maxlen=400)
+        self.syndicated: list[FaqPageSpec] = []  # the few FAQs syndicator sites republish
+        self.dry = False  # the deck has no unit left: no more FAQ sites
         self.n_sites = 0
         self.n_pages = 0
         self.n_scratch = 0
@@ -158,11 +217,12 @@ class SitePlanner:
         kind = warmup[self.n_sites] if self.n_sites < len(warmup) else None
         if kind is None:
             r = self.rng.random()
-            kind = "multi" if r < self.config.multilingual_share else (
-                "copy" if r < self.config.multilingual_share + self.config.copy_share else "mono")
+            multi, copy = self.config.multilingual_share, self.config.copy_share
+            kind = "multi" if r < multi else "copy" if r < multi + copy else (
+                "syndicator" if r < multi + copy + self.config.syndicated_share else "mono")
         if kind == "multi" and len(self.config.languages) < 2:
             kind = "mono"
-        if kind == "copy" and not self.copy_sources:
+        if kind in ("copy", "syndicator") and not self.copy_sources:
             kind = "mono"
         return kind
 
@@ -240,11 +300,17 @@ class SitePlanner:
         qa = self.corpus.qa(language, qid)
         return QAItem(qa.question, self.corpus.answer(language, qid, self.config.answer_mode), language, qid)
 
-    def _unit(self, languages: tuple[str, ...] | list[str]) -> tuple[int, list[str]]:
-        article, qids = self.deck.next(languages)
+    def _unit(self, languages: tuple[str, ...] | list[str]) -> tuple[int, list[str]] | None:
+        """The next unit for a site in `languages`; None (and `dry` set) when the deck has none left."""
+        unit = self.deck.next(languages)
+        if unit is None:
+            self.dry = True
+            return None
+        article, qids = unit
         if self.rng.random() < 0.05:  # a long FAQ: questions of a second unit added
-            _, more = self.deck.next(languages)
-            qids = qids + [q for q in more if q not in qids]
+            more = self.deck.next(languages)
+            if more is not None:
+                qids = qids + [q for q in more[1] if q not in qids]
         return article, qids
 
     def scratch_page(self, rng: random.Random, markup: str, shape: str | None = None) -> FaqPageSpec:
@@ -264,10 +330,14 @@ class SitePlanner:
 
     # -- sites -----------------------------------------------------------------------------------------------
     def next_site(self) -> list[FaqPageSpec]:
-        """Plan the next site; return its FAQ pages."""
+        """Plan the next site; return its FAQ pages (none once the deck is dry)."""
+        if self.dry:
+            return []
         kind = self._kind()
         if kind == "copy":
             pages = self._copier()
+        elif kind == "syndicator":
+            pages = self._syndicator()
         elif kind == "multi":
             pages = self._multilingual()
         else:
@@ -286,7 +356,10 @@ class SitePlanner:
             if path in paths_used:
                 continue
             paths_used.append(path)
-            article, qids = self._unit((language,))
+            unit = self._unit((language,))
+            if unit is None:
+                break
+            article, qids = unit
             qas = [self._item(language, q) for q in qids]
             page = self._page(site, language, self._url(site, language, path), article, qas)
             pages.append(page)
@@ -304,7 +377,10 @@ class SitePlanner:
         n_faqs = 1 if self.rng.random() < 0.8 else 2
         for index in range(n_faqs):
             path = self._path(site, site.primary, index)
-            article, qids = self._unit(languages)
+            unit = self._unit(languages)
+            if unit is None:
+                break
+            article, qids = unit
             urls = [(lang, self._url(site, lang, path)) for lang in languages]
             group = []
             for lang, url in urls:
@@ -314,6 +390,24 @@ class SitePlanner:
                 group.append(page)
             pages.extend(group)
             self.copy_sources.append(self.rng.choice(group))
+        return pages
+
+    def _syndicator(self) -> list[FaqPageSpec]:
+        """A site that embeds a syndicated FAQ verbatim (one of at most three) and has an FAQ of its own."""
+        if not self.syndicated or (len(self.syndicated) < 3 and self.rng.random() < 0.2):
+            self.syndicated.append(self.copy_sources[self.rng.randrange(len(self.copy_sources))])
+        source = self.rng.choice(self.syndicated)
+        language = source.language
+        site = self._site("copy", (language,))
+        qas = [QAItem(qa.question, qa.answer, language, qa.qid, (), source.site.domain) for qa in source.qas]
+        pages = [self._page(site, language, self._url(site, language, self._path(site, language, 0)),
+                            source.article, qas)]
+        unit = self._unit((language,))
+        if unit is not None:
+            article, qids = unit
+            own = [self._item(language, q) for q in qids]
+            pages.append(self._page(site, language, self._url(site, language, self._path(site, language, 1)),
+                                    article, own))
         return pages
 
     def _copier(self) -> list[FaqPageSpec]:
