@@ -162,6 +162,12 @@ def test_translations_copies_and_syndication_form_units(spark, monkeypatch, craw
     assert all(len(s) == 1 for s in splits_of_unit.values())
     checked, problems = check_data_root(root)
     assert "benchmarks_corpus" in checked and problems == []
+    # the dataset card says how the splits were made, from _contamination.json
+    from faqmine.run.card import write_card
+
+    card = write_card(root, tmp_path / "card").read_text()
+    assert "## Benchmark splits and contamination" in card and "went to train whole" in card
+    assert "| s-syndicated0.com | 30 | 31 |" in card
 
 
 @pytest.mark.spark

@@ -333,6 +333,33 @@ def front_matter(data: CardData) -> str:
     return "\n".join(lines)
 
 
+def contamination_section(root: Path) -> list[str]:
+    """The benchmarks' split units and cross-split closeness, from benchmarks/_contamination.json."""
+    path = root / "benchmarks" / "_contamination.json"
+    if not path.is_file():
+        return []
+    report = json.loads(path.read_text(encoding="utf-8"))
+    oversized = report["oversized_units"]
+    lines = ["", "## Benchmark splits and contamination", "",
+             f"Splits are by unit, not by page: a site, the sites holding translations (QA similarity at least "
+             f"{report['translation_threshold']}) or near copies (at least {report['copy_threshold']}) of its QAs, "
+             f"and the sites of its removed duplicates form one unit, and every QA of a unit is in one split. "
+             f"{report['qas']:,} QAs form {report['units']:,} units ({report['single_domain_units']:,} of one site); "
+             f"{oversized['units']} unit(s) above {report['max_unit_share']:.0%} of the QAs ({oversized['qas']:,} "
+             f"QAs) went to {oversized['went_to']} whole. {report['contaminated']} dev/test QA(s) still close to "
+             "train after the split were dropped as `contaminated`.", ""]
+    rows = [[pair, v["checked"], v["above_threshold"], "yes" if v["dropped"] else "no (reported)"]
+            for pair, v in report.get("split_pairs", {}).items()]
+    if rows:
+        lines += [_table(["earlier -> later split", "QAs checked", "closer than the threshold", "dropped"], rows),
+                  ""]
+    largest = [[u["unit"], u["domains"], u["qas"], f"{u['share']:.1%}", ", ".join(u["languages"]), u["split"]]
+               for u in report.get("largest_units", [])[:5]]
+    if largest:
+        lines += ["Largest units:", "", _table(["unit", "sites", "QAs", "share", "languages", "split"], largest)]
+    return lines
+
+
 def render(data: CardData, plots: dict[str, str]) -> str:
     main = data.main
     main_name = main.name if main else "qa_dedup"
@@ -378,6 +405,7 @@ def render(data: CardData, plots: dict[str, str]) -> str:
                  else "No duplicate counts reported yet.")
     if "Duplicate rates" in plots:
         parts += ["", f"![Duplicate rates]({plots['Duplicate rates']})"]
+    parts += contamination_section(data.root)
     parts += ["", "## Using the data", "", "```python",
               "import duckdb",
               f"duckdb.sql(\"SELECT language, count(*) FROM read_parquet('{main_name}/**/*.parquet', "
