@@ -38,7 +38,7 @@ def _config(data: Path, out: Path, strategy: str, **kw):
                               "logging_steps": 1, "save_steps": 100, "languages": ["en", "de"], **kw})
 
 
-@pytest.mark.parametrize("strategy", ["inbatch", "hardneg", "marginmse"])
+@pytest.mark.parametrize("strategy", ["inbatch", "randneg", "hardneg", "marginmse"])
 def test_two_steps(data: Path, tmp_path: Path, strategy: str) -> None:
     record = run_training(_config(data, tmp_path, strategy, threads=2))
     assert record["global_step"] == 2
@@ -75,6 +75,40 @@ def test_training_data_layouts(data: Path, tmp_path: Path) -> None:
     assert list(export_margin.rows.columns) == ["anchor", "positive", "negative_1", "label"]
     with pytest.raises(MissingDataset, match="mine_negatives"):
         load_training_data(_config(tmp_path, tmp_path, "hardneg"))
+
+
+def test_random_negatives(data: Path, tmp_path: Path) -> None:
+    """randneg: the hardneg queries and positives, k negatives from the query's language's train corpus, never the
+    positive or a document the qrels judge relevant, drawn with the seed."""
+    from faqmine.retrieval.datasets import read_benchmarks
+
+    bench = read_benchmarks(data, ["en", "de"])
+    train = bench.corpus[bench.corpus["split"] == "train"]
+    language_of = dict(zip(train["text"], train["language"], strict=False))
+    query = bench.queries.set_index("text")
+    relevant = bench.qrels[bench.qrels["score"] > 0].groupby("query_id")["doc_id"].apply(set).to_dict()
+    text_of = dict(zip(bench.corpus["doc_id"], bench.corpus["text"], strict=True))
+    first = load_training_data(_config(data, tmp_path, "randneg", seed=1))
+    hard = load_training_data(_config(data, tmp_path, "hardneg", seed=1))
+    assert list(first.rows.columns) == ["anchor", "positive", "negative_1", "negative_2"]
+    assert sorted(first.rows["anchor"]) == sorted(hard.rows["anchor"])  # the same queries as hardneg
+    mined = set(zip(hard.rows["anchor"], hard.rows["negative_1"], strict=True))
+    assert set(zip(first.rows["anchor"], first.rows["negative_1"], strict=True)) != mined
+    for r in first.rows.itertuples(index=False):
+        qid = query.loc[r.anchor, "query_id"]
+        qid = qid if isinstance(qid, str) else qid.iloc[0]
+        banned = {text_of[d] for d in relevant.get(qid, set())} | {r.positive}
+        lang = query.loc[r.anchor, "language"]
+        lang = lang if isinstance(lang, str) else lang.iloc[0]
+        for negative in (r.negative_1, r.negative_2):
+            assert negative not in banned
+            assert language_of[negative] == lang  # a train-split document of the query's language
+        assert r.negative_1 != r.negative_2
+    again = load_training_data(_config(data, tmp_path, "randneg", seed=1))
+    assert again.rows.equals(first.rows)  # the seed fixes the draw
+    other = load_training_data(_config(data, tmp_path, "randneg", seed=2))
+    by_anchor = dict(zip(first.rows["anchor"], first.rows["negative_1"], strict=True))
+    assert any(by_anchor[a] != n for a, n in zip(other.rows["anchor"], other.rows["negative_1"], strict=True))
 
 
 def test_config_errors() -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-STRATEGIES = ("inbatch", "hardneg", "marginmse")
+STRATEGIES = ("inbatch", "randneg", "hardneg", "marginmse")
 TEACHER_TRANSFORMS = ("none", "sigmoid")
 
 
@@ -32,7 +32,9 @@ class TrainConfig:
     """Everything one training run needs."""
 
     strategy: str = _f("inbatch", "inbatch: (question, answer) pairs with MultipleNegativesRankingLoss (in-batch "
-                       "negatives only); hardneg: the same with k mined hard negatives per query; marginmse: "
+                       "negatives only); randneg: the same with k random negatives per query from its language's "
+                       "training corpus (the WebFAQ 2.0 baseline); hardneg: the same with k mined hard negatives "
+                       "per query; marginmse: "
                        "MarginMSELoss on the teacher's score margins of (query, positive, negative_i)")
     run_name: str | None = _f(None, "name of the run in logs and reports (default: the strategy)")
     data: str = _f("data/demo", "data root holding benchmarks/ and hard_negatives/")
@@ -53,7 +55,8 @@ class TrainConfig:
                           "packaged multilingual-e5-small under models/)")
     output_dir: str = _f("runs/inbatch", "folder for checkpoints, the final model (<output_dir>/final), the loss log "
                          "and faqmine_train.json")
-    k_negatives: int = _f(3, "hard negatives per query (hardneg, marginmse); queries with fewer are dropped")
+    k_negatives: int = _f(3, "negatives per query (randneg, hardneg, marginmse); queries with fewer mined negatives "
+                          "are dropped (randneg too, so that every strategy trains on the same queries)")
     batch_size: int = _f(16, "queries per optimisation step (per device)")
     cached: bool = _f(False, "use CachedMultipleNegativesRankingLoss (GradCache): large batches in bounded memory "
                       "(inbatch, hardneg)")
@@ -71,7 +74,8 @@ class TrainConfig:
     lr: float = _f(2e-5, "peak learning rate (linear decay)")
     warmup_ratio: float = _f(0.1, "share of the steps with linear warm-up")
     weight_decay: float = _f(0.01, "AdamW weight decay")
-    seed: int = _f(12, "seed of sampling, shuffling and initialisation")
+    seed: int = _f(12, "seed of everything random in a run: the order of the training rows, the data loader's "
+                   "order, randneg's negatives, dropout and any newly initialised weights")
     device: str = _f("cpu", "torch device: cpu, cuda, cuda:1, mps")
     precision: str = _f("fp32", "fp32, fp16 or bf16 (mixed precision; GPU only)")
     threads: int | None = _f(None, "torch CPU threads (default: torch's choice)")

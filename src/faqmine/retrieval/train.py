@@ -6,6 +6,10 @@ Three strategies, one code path (sentence-transformers' SentenceTransformerTrain
   other answer of the batch is a negative; batches never hold the same text twice
   (BatchSamplers.NO_DUPLICATES). `cached: true` swaps in CachedMultipleNegativesRankingLoss
   for batches larger than memory allows.
+- randneg: (anchor, positive, negative_1..negative_k), same loss, the k negatives drawn at
+  random (with the run's seed) from the training split's corpus in the query's language,
+  never the positive, a copy of it (the benchmark's qrels, the same text) or a translation
+  of it (bitext): the random-negative baseline WebFAQ 2.0 compares hard negatives with.
 - hardneg: (anchor, positive, negative_1..negative_k) from hard_negatives, same loss: the
   k mined negatives of each query are added to the in-batch ones.
 - marginmse: (query, positive, negative_1..negative_k, label) with MarginMSELoss, label_i =
@@ -103,6 +107,61 @@ def _teacher(scores: list[float], transform: str) -> list[float]:
     return list(scores)
 
 
+class RandomNegatives:
+    """Draws k random negatives for a query from its language's training-split corpus.
+
+    Excluded for a query: its positive, every document the benchmark's qrels judge relevant to it
+    (copies of the answer), every document with the positive's text, and every answer bitext links to
+    the positive's QA (its translations, which a multilingual corpus may hold in the same language when a
+    page declares the wrong one). The draw depends only on the seed and the query id, so it does not
+    change with the order or the number of other queries.
+    """
+
+    def __init__(self, config: TrainConfig) -> None:
+        bench = read_benchmarks(config.data, config.languages, folder=config.benchmarks_folder())
+        corpus = bench.corpus
+        if "split" in corpus.columns:
+            corpus = corpus[corpus["split"] == config.split]
+        corpus = corpus.sort_values("doc_id")
+        self.seed = config.seed
+        self.by_language: dict[str, list[tuple[str, str, str]]] = {
+            lang: list(zip(g["doc_id"], g["text"], g["qa_id"], strict=True))
+            for lang, g in corpus.groupby("language", sort=True)}
+        relevant = bench.qrels[bench.qrels["score"] > 0]
+        self.relevant: dict[str, set[str]] = relevant.groupby("query_id")["doc_id"].apply(set).to_dict()
+        self.qa_of_query = dict(zip(bench.queries["query_id"], bench.queries["qa_id"], strict=True))
+        self.translations: dict[str, set[str]] = {}
+        try:
+            from faqmine.retrieval.datasets import read_bitext
+
+            bitext = read_bitext(config.data)
+        except MissingDataset:
+            bitext = None
+        if bitext is not None:
+            for a, b in zip(bitext["qa_id_a"], bitext["qa_id_b"], strict=True):
+                self.translations.setdefault(a, set()).add(b)
+                self.translations.setdefault(b, set()).add(a)
+
+    def draw(self, query_id: str, language: str, positive: str, k: int) -> list[str] | None:
+        """k negative texts for the query, or None when its language has fewer than k allowed documents."""
+        qa = self.qa_of_query.get(query_id)
+        banned_docs = self.relevant.get(query_id, set()) | ({make_doc_id(qa)} if qa else set())
+        banned_qas = self.translations.get(qa, set()) if qa else set()
+        candidates = self.by_language.get(language, [])
+        rng = random.Random(f"randneg|{self.seed}|{query_id}")
+        chosen: list[str] = []
+        seen: set[str] = {positive}
+        for i in rng.sample(range(len(candidates)), len(candidates)):
+            doc, text, doc_qa = candidates[i]
+            if doc in banned_docs or doc_qa in banned_qas or text in seen:
+                continue
+            chosen.append(text)
+            seen.add(text)
+            if len(chosen) == k:
+                return chosen
+        return None
+
+
 def rows_from_hard_negatives(config: TrainConfig, counts: Counter) -> tuple[pd.DataFrame, list[str]]:
     """Rows with k negatives (and teacher margins for marginmse) from the hard_negatives dataset; for inbatch
     (pairs_from: hard_negatives) the same queries and positives without the negatives."""
@@ -119,11 +178,17 @@ def rows_from_hard_negatives(config: TrainConfig, counts: Counter) -> tuple[pd.D
     hn = hn[keep].sort_values("query_id")
     rows, languages = [], set()
     with_negatives = config.strategy != "inbatch"
+    sampler = RandomNegatives(config) if config.strategy == "randneg" else None
     for r in hn.itertuples(index=False):
         negatives = list(r.negatives)
         if len(negatives) < k:
             counts["dropped_too_few_negatives"] += 1
             continue
+        if sampler is not None:
+            negatives = sampler.draw(r.query_id, r.language, r.positive, k)
+            if negatives is None:
+                counts["dropped_too_few_random_negatives"] += 1
+                continue
         row = {"anchor": r.query, "positive": r.positive}
         if with_negatives:
             row.update({f"negative_{i + 1}": negatives[i] for i in range(k)})
@@ -139,6 +204,9 @@ def rows_from_hard_negatives(config: TrainConfig, counts: Counter) -> tuple[pd.D
 
 def rows_from_export(config: TrainConfig, counts: Counter) -> tuple[pd.DataFrame, list[str]]:
     """Rows from an export of hard_negatives (its languages are unknown: reported as "?")."""
+    if config.strategy == "randneg":
+        raise ValueError("randneg draws its negatives from the benchmarks corpus by language: point hard_negatives "
+                         "at the dataset, not at an export")
     table = _read_table(config.hard_negatives_folder())
     counts["export_rows"] += len(table)
     if config.strategy == "inbatch":
