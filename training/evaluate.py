@@ -29,7 +29,7 @@ DEFAULTS = {
     "benchmarks": None, "bitext": None, "out": None, "run_id": None, "model": [], "base": None, "systems": None,
     "hybrid": ["hybrid=bm25+base"], "train_languages": None, "languages": None, "tasks": ["mono", "cross", "lareqa"],
     "split": "test", "max_queries": None, "max_pool_docs": None, "metrics": ["ndcg@10", "mrr@10", "recall@100"],
-    "resamples": 1000, "seed": 0, "compare_to": ["base", "inbatch"], "device": None, "batch_size": 64,
+    "resamples": 1000, "seed": 0, "compare_to": ["base", "inbatch", "randneg"], "device": None, "batch_size": 64,
     "max_seq_length": 128, "threads": None, "depth": 100, "embeddings": None,
     "realfaq": None, "real_tasks": ["real_mono", "real_cross", "real_lareqa", "parallel"], "max_real_queries": None,
     "real_languages": None,
@@ -50,7 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", action="append", metavar="NAME=PATH",
                    help="a fine-tuned model: its train.py output folder (or a sentence-transformers folder); NAME is "
                    "its strategy, or STRATEGY@SEED for one of several runs of a strategy (without @SEED the seed is "
-                   "read from the run's faqmine_train.json when there is one) (repeatable)")
+                   "read from the run's faqmine_train.json when there is one), STRATEGY@SEED:STEP for a checkpoint "
+                   "(learning curves) (repeatable)")
     p.add_argument("--base", metavar="PATH", help="untrained encoder (default: $FAQMINE_ENCODER, else the "
                    "packaged multilingual-e5-small)")
     p.add_argument("--systems", nargs="+", metavar="NAME", help="systems to run (default: bm25 base, every "
@@ -106,15 +107,23 @@ def resolve_options(args: argparse.Namespace) -> dict:
     return options
 
 
+def _parse_name(name: str) -> tuple[str, int | None, int | None] | None:
+    """STRATEGY[@SEED][:STEP] -> (strategy, seed, step); None when malformed."""
+    rest, colon, step = name.partition(":")
+    strategy, at, seed = rest.partition("@")
+    if not strategy or at and not seed.lstrip("-").isdigit() or colon and not step.isdigit():
+        return None
+    return strategy, int(seed) if at else None, int(step) if colon else None
+
+
 def _model_entry(spec: str) -> tuple[str, Path, dict]:
     from faqmine.retrieval.train import FINAL_MODEL, RECORD
 
     name, sep, path = spec.partition("=")
     if not sep or not name or not path:
         raise ValueError(f"--model expects NAME=PATH or STRATEGY@SEED=PATH, got {spec!r}")
-    strategy, at, seed = name.partition("@")
-    if not strategy or at and not seed.lstrip("-").isdigit():
-        raise ValueError(f"--model {name}: expected STRATEGY or STRATEGY@SEED (an integer seed)")
+    if not _parse_name(name):
+        raise ValueError(f"--model {name}: expected STRATEGY, STRATEGY@SEED or STRATEGY@SEED:STEP (integers)")
     folder = Path(path)
     record_path = folder / RECORD if (folder / RECORD).exists() else folder.parent / RECORD
     record = json.loads(record_path.read_text(encoding="utf-8")) if record_path.exists() else {}
@@ -187,12 +196,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  base encoder vectors: {vectors_note}")
     systems = {"bm25": System("bm25", "bm25"), "base": System("base", "dense", base, vectors=base_vectors)}
     for name, folder, record in models:
-        strategy, at, seed_text = name.partition("@")
-        run_seed = int(seed_text) if at else record.get("config", {}).get("seed")
+        strategy, run_seed, step = _parse_name(name)
+        run_seed = run_seed if run_seed is not None else record.get("config", {}).get("seed")
         if name in systems:
             parser.error(f"--model {name} given twice")
         systems[name] = System(name, "dense", str(folder), strategy=strategy,
-                               seed=None if run_seed is None else int(run_seed))
+                               seed=None if run_seed is None else int(run_seed), step=step)
     for spec in opts["hybrid"] or []:
         name, _, parts = spec.partition("=")
         systems[name] = System(name, "hybrid", components=tuple(p for p in parts.split("+") if p))

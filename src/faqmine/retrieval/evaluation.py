@@ -40,7 +40,7 @@ from faqmine.retrieval.tasks import TaskSet
 
 Run = dict[str, dict[str, float]]
 GROUPS = ("trained", "zero-shot", "mixed")
-PER_QUERY_COLUMNS = ["strategy", "seed", "task", "language_pair", "query_language", "doc_language",
+PER_QUERY_COLUMNS = ["strategy", "seed", "step", "task", "language_pair", "query_language", "doc_language",
                      "language_group", "query_id", "metric", "value"]
 
 
@@ -55,6 +55,7 @@ class System:
     vectors: dict | None = field(default=None, repr=False)  # (role, text) -> vector made elsewhere by `model`
     strategy: str | None = None  # the strategy a trained run belongs to (default: the name)
     seed: int | None = None  # the training run's seed (None: not trained, e.g. bm25, base)
+    step: int | None = None  # the checkpoint's training step (learning curves); None: the final model
 
     @property
     def label(self) -> str:
@@ -150,10 +151,10 @@ def score_systems(taskset: TaskSet, systems: Sequence[System], options: ScoreOpt
             group = language_group(t.task, t.query_language, t.doc_language, train_languages)
             for qid, values in evaluate_run(t.qrels, runs[t.key], options.metrics).items():
                 for metric, value in values.items():
-                    rows.append((system.label, system.seed, t.task, t.language_pair, t.query_language,
+                    rows.append((system.label, system.seed, system.step, t.task, t.language_pair, t.query_language,
                                  t.doc_language, group, qid, metric, value))
         frame = pd.DataFrame(rows, columns=PER_QUERY_COLUMNS)
-        frames.append(frame.astype({"seed": "Int64"}))
+        frames.append(frame.astype({"seed": "Int64", "step": "Int64"}))
         options.timings[system.name] = round(time.time() - started, 1)
         log(f"  {system.name}: {len(taskset.tasks)} tasks in {options.timings[system.name]}s")
     return pd.concat(frames, ignore_index=True)
@@ -189,6 +190,7 @@ def _matrix(wide: pd.DataFrame, strategy: str, seeds: list[int | None]) -> np.nd
 
 
 _NO_SEED = -1
+_STEP = "\x1estep="
 
 
 def _paired(a: list[int | None], b: list[int | None]) -> list[tuple[int | None, int | None]]:
@@ -209,6 +211,10 @@ def summarise(per_query: pd.DataFrame, run_id: str, compare_to: Sequence[str] = 
     rows = []
     if "seed" not in per_query.columns:
         per_query = per_query.assign(seed=pd.NA)
+    if "step" in per_query.columns and per_query["step"].notna().any():  # checkpoints: one strategy per step
+        step = per_query["step"].astype("Int64")
+        per_query = per_query.assign(strategy=per_query["strategy"].where(
+            step.isna(), per_query["strategy"] + _STEP + step.astype(str)))
     per_query = per_query.assign(seed=per_query["seed"].astype("Int64").fillna(_NO_SEED).astype(int))
     runs = _runs(sorted(set(zip(per_query["strategy"], per_query["seed"], strict=True))))
     runs = {k: [None if s == _NO_SEED else s for s in v] for k, v in runs.items()}
@@ -253,7 +259,13 @@ def summarise(per_query: pd.DataFrame, run_id: str, compare_to: Sequence[str] = 
                     p = sign_flip_p_value(d.mean(axis=0), seed=cmp_seed)
                     rows.append(_row(run_id, strategy, None, len(pairs), task, pair, ql, dl, group, metric, est,
                                      baseline, p))
-    return pd.DataFrame(rows, columns=load_schema("eval").names)
+    out = pd.DataFrame(rows, columns=load_schema("eval").names)
+    for column in ("strategy", "baseline"):
+        split = out[column].str.partition(_STEP)
+        out[column] = split[0].where(out[column].notna(), None)
+        if column == "strategy":
+            out["step"] = pd.to_numeric(split[2].where(split[1] == _STEP), errors="coerce").astype("Int64")
+    return out
 
 
 def _row(run_id, strategy, run_seed, n_seeds, task, pair, ql, dl, group, metric, est, baseline, p) -> dict:
