@@ -77,6 +77,28 @@ def test_training_data_layouts(data: Path, tmp_path: Path) -> None:
         load_training_data(_config(tmp_path, tmp_path, "hardneg"))
 
 
+def test_freeze_layers_and_length_caps(data: Path, tmp_path: Path) -> None:
+    """freeze_layers: the embeddings and the lowest layers keep the base weights, the top layer moves;
+    max_question_length / max_answer_length cut the texts before training."""
+    import torch
+
+    from faqmine.embedding.load import load_encoder
+
+    record = run_training(_config(data, tmp_path, "hardneg", freeze_layers=11, max_question_length=8,
+                                  max_answer_length=16, lr=1e-3, threads=2))
+    assert record["global_step"] == 2 and record["config"]["freeze_layers"] == 11
+    assert record["counts"]["questions_cut"] > 0 and record["counts"]["answers_cut"] > 0
+    base = dict(load_encoder(DEFAULT_ENCODER, device="cpu").named_parameters())
+    trained = dict(load_encoder(str(tmp_path / FINAL_MODEL), device="cpu").named_parameters())
+    lower = [n for n in base if ".layer.10." in n or "embeddings.position" in n]
+    top = [n for n in base if ".layer.11." in n and n.endswith("weight")]
+    assert lower and top
+    assert all(torch.equal(base[n], trained[n]) for n in lower)
+    assert any(not torch.equal(base[n], trained[n]) for n in top)
+    assert record["parameters"] - record["parameters_frozen"] == sum(base[n].numel() for n in base
+                                                                     if ".layer.11." in n or "pooler" in n)
+
+
 def test_random_negatives(data: Path, tmp_path: Path) -> None:
     """randneg: the hardneg queries and positives, k negatives from the query's language's train corpus, never the
     positive or a document the qrels judge relevant, drawn with the seed."""

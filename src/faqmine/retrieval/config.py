@@ -66,6 +66,15 @@ class TrainConfig:
                                 "in [0, 1], e.g. a cross-encoder's sigmoid output) or sigmoid (raw logits)")
     teacher_scale: float = _f(1.0, "margins are multiplied by this (match the teacher's range to cosine margins)")
     max_seq_length: int = _f(128, "tokens per text; longer texts are cut")
+    max_question_length: int | None = _f(None, "tokens per question (the anchor column), prompt included; longer "
+                                         "questions are cut before training (default: max_seq_length). FAQ "
+                                         "questions are short: a lower cap costs little and shortens no batch "
+                                         "whose questions fit")
+    max_answer_length: int | None = _f(None, "tokens per answer (positive and negative columns), prompt included "
+                                       "(default: max_seq_length)")
+    freeze_layers: int = _f(0, "freeze the embedding layer (every embedding matrix, not only the words') and the "
+                            "lowest N transformer layers: backpropagation stops above them, so a step costs the "
+                            "forward pass plus the backward pass of the top layers only")
     freeze_embeddings: bool = _f(True, "freeze the word-embedding matrix (~96M of e5-small's 118M parameters): far "
                                  "less optimiser work and memory, and no drift of tokens unseen in training")
     epochs: float = _f(1.0, "passes over the training pairs (ignored when max_steps > 0)")
@@ -101,6 +110,12 @@ class TrainConfig:
         for name in ("batch_size", "max_seq_length", "logging_steps", "save_steps", "mini_batch_size"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be at least 1")
+        for name in ("max_question_length", "max_answer_length"):
+            value = getattr(self, name)
+            if value is not None and not 4 <= int(value) <= int(self.max_seq_length):
+                raise ValueError(f"{name} must be between 4 and max_seq_length ({self.max_seq_length})")
+        if self.freeze_layers < 0:
+            raise ValueError("freeze_layers must be 0 or more")
         if self.strategy != "inbatch" and self.k_negatives < 1:
             raise ValueError(f"{self.strategy} needs k_negatives >= 1")
         if self.max_steps <= 0 and self.epochs <= 0:

@@ -28,6 +28,7 @@ import json
 import math
 import platform
 import random
+import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -266,6 +267,57 @@ def freeze_word_embeddings(model: SentenceTransformer) -> int:
     return frozen
 
 
+_LAYER = re.compile(r"(?:^|\.)(?:layer|layers|block|h)\.(\d+)\.")
+
+
+def freeze_lower_layers(model: SentenceTransformer, n: int) -> int:
+    """Stop gradients to the embedding layer and the lowest `n` transformer layers; returns the parameters frozen.
+    Layers are found by their index in the parameter name (encoder.layer.3., layers.3., ...)."""
+    if n <= 0:
+        return 0
+    indices = {int(m.group(1)) for name, _ in model.named_parameters() if (m := _LAYER.search(name))}
+    if n > len(indices):
+        raise ValueError(f"freeze_layers={n}, but the model has {len(indices)} transformer layers")
+    frozen = 0
+    for name, parameter in model.named_parameters():
+        m = _LAYER.search(name)
+        if ".embeddings." in f".{name}" or (m and int(m.group(1)) < n):
+            if parameter.requires_grad:
+                frozen += parameter.numel()
+            parameter.requires_grad_(False)
+    return frozen
+
+
+def cap_tokens(model: SentenceTransformer, texts: list[str], max_tokens: int, prompt: str | None) -> list[str]:
+    """Cut every text after the token that fills `max_tokens` (counting the prompt and the special tokens), at a
+    character offset, so the text stays a prefix of the original."""
+    tokenizer = model.tokenizer
+    room = max(1, max_tokens - len(tokenizer(prompt or "", add_special_tokens=True)["input_ids"]))
+    encoded = tokenizer(texts, add_special_tokens=False, truncation=True, max_length=room,
+                        return_offsets_mapping=True)
+    out = []
+    for text, offsets in zip(texts, encoded["offset_mapping"], strict=True):
+        out.append(text[: offsets[-1][1]] if offsets else text)
+    return out
+
+
+def cap_lengths(model: SentenceTransformer, rows: pd.DataFrame, config: TrainConfig) -> Counter:
+    """Apply max_question_length to the anchor column and max_answer_length to the answer columns, in place;
+    returns how many texts were cut per column kind."""
+    cut: Counter = Counter()
+    query, passage = prompt_text(model, "query"), prompt_text(model, "document")
+    for column in [c for c in rows.columns if c not in ("label", "language")]:
+        question = column == "anchor"
+        limit = config.max_question_length if question else config.max_answer_length
+        if limit is None or limit >= config.max_seq_length:
+            continue
+        before = list(rows[column])
+        rows[column] = cap_tokens(model, before, int(limit), query if question else passage)
+        cut["questions_cut" if question else "answers_cut"] += sum(a != b for a, b in zip(before, rows[column],
+                                                                                            strict=True))
+    return cut
+
+
 def _prompts(model: SentenceTransformer, columns: list[str]) -> dict[str, str] | None:
     query, passage = prompt_text(model, "query"), prompt_text(model, "document")
     prompts = {}
@@ -367,6 +419,8 @@ def run_training(config: TrainConfig, force: bool = False) -> dict:
     model.max_seq_length = config.max_seq_length
     total = sum(p.numel() for p in model.parameters())
     frozen = freeze_word_embeddings(model) if config.freeze_embeddings else 0
+    frozen += freeze_lower_layers(model, config.freeze_layers)
+    data.counts.update(cap_lengths(model, data.rows, config))
     loss = build_loss(model, config)
     columns = list(data.rows.columns)
     text_columns = [c for c in columns if c != "label"]
