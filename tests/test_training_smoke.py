@@ -147,6 +147,7 @@ def test_help(script: str) -> None:
     assert out.startswith("usage: training/" + script)
     if script == "train.py":
         assert "k_negatives" in out and "freeze_embeddings" in out  # every config key is documented
+        assert "freeze_layers" in out and "max_question_length" in out and "randneg" in out
 
 
 def test_experiment_configs_parse() -> None:

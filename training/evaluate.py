@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"evaluate.py: no {opts['split']} queries to evaluate in {data}", file=sys.stderr)
         return 2
     real_info = None
-    if str(opts["realfaq"]).lower() != "none" and opts["real_tasks"]:
+    if (opts["realfaq"] is None or str(opts["realfaq"]).lower() != "none") and opts["real_tasks"]:
         real = build_realfaq_tasks(opts["realfaq"] or DEFAULT_DIR, tasks=opts["real_tasks"],
                                    languages=opts["real_languages"], max_queries=opts["max_real_queries"],
                                    seed=int(opts["seed"]))

@@ -91,6 +91,9 @@ class TrainConfig:
     logging_steps: int = _f(10, "log the loss every this many steps (to the progress bar and train_log.jsonl)")
     save_steps: int = _f(100, "write a checkpoint every this many steps")
     save_total_limit: int = _f(2, "checkpoints kept (the oldest are deleted)")
+    curve_fractions: list[float] = _f([], "save the model at these fractions of the run's steps as "
+                                      "<output_dir>/curve-step-<N> (a sentence-transformers folder, never deleted): "
+                                      "the points of a learning curve; the final model is the last point")
     resume: str = _f("auto", "auto: continue from the newest checkpoint in output_dir if there is one, and skip "
                      "a run whose final model exists; never: start over; or a checkpoint folder")
     dataloader_workers: int = _f(0, "DataLoader worker processes")
@@ -114,6 +117,8 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and not 4 <= int(value) <= int(self.max_seq_length):
                 raise ValueError(f"{name} must be between 4 and max_seq_length ({self.max_seq_length})")
+        if any(not 0 < float(x) < 1 for x in self.curve_fractions or []):
+            raise ValueError("curve_fractions must lie strictly between 0 and 1")
         if self.freeze_layers < 0:
             raise ValueError("freeze_layers must be 0 or more")
         if self.strategy != "inbatch" and self.k_negatives < 1:

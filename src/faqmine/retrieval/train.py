@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 FINAL_MODEL = "final"
 RECORD = "faqmine_train.json"
 LOSS_LOG = "train_log.jsonl"
+CURVE_PREFIX = "curve-step-"
 
 
 @dataclass
@@ -344,6 +345,33 @@ def build_loss(model: SentenceTransformer, config: TrainConfig):
     return losses.MultipleNegativesRankingLoss(model, scale=config.scale)
 
 
+def curve_steps(max_steps: int, fractions: list[float]) -> list[int]:
+    """The steps where a learning-curve point is saved: round(fraction x steps), at least 1, before the end."""
+    return sorted({min(max_steps - 1, max(1, round(float(f) * max_steps))) for f in fractions} - {0})
+
+
+def _curve_saver(output_dir: Path, fractions: list[float]):
+    from transformers import TrainerCallback
+
+    class CurveSaver(TrainerCallback):
+        """Saves the model at fixed fractions of the run as <output_dir>/curve-step-<N>."""
+
+        def __init__(self) -> None:
+            self.steps: list[int] = []
+            self.saved: list[str] = []
+
+        def on_train_begin(self, args, state, control, **kwargs):
+            self.steps = curve_steps(int(state.max_steps), fractions)
+
+        def on_step_end(self, args, state, control, model=None, **kwargs):
+            if state.global_step in self.steps and model is not None:
+                folder = output_dir / f"{CURVE_PREFIX}{state.global_step}"
+                model.save(str(folder))
+                self.saved.append(folder.name)
+
+    return CurveSaver()
+
+
 def _step_logger(path: Path):
     from transformers import TrainerCallback
 
@@ -450,8 +478,11 @@ def run_training(config: TrainConfig, force: bool = False) -> dict:
         run_name=config.name,
     )
     logger = _step_logger(output_dir / LOSS_LOG)
+    callbacks = [logger]
+    if config.curve_fractions:
+        callbacks.append(_curve_saver(output_dir, list(config.curve_fractions)))
     trainer = _trainer_class()(model=model, args=args, train_dataset=Dataset.from_pandas(data.rows),
-                                         loss=loss, callbacks=[logger])
+                               loss=loss, callbacks=callbacks)
     resume_from = None
     if config.resume == "auto":
         checkpoint = _latest_checkpoint(output_dir)
@@ -478,6 +509,8 @@ def run_training(config: TrainConfig, force: bool = False) -> dict:
         "first_logged_loss": losses[0]["loss"] if losses else None,
         "last_logged_loss": losses[-1]["loss"] if losses else None,
         "seconds": round(time.time() - started, 1),
+        "curve_checkpoints": sorted((p.name for p in output_dir.glob(f"{CURVE_PREFIX}*") if p.is_dir()),
+                                    key=lambda n: int(n[len(CURVE_PREFIX):])),
         "seconds_per_step": round(sum(steps[1:]) / max(1, len(steps) - 1), 3) if len(steps) > 1 else None,
         "device": config.device,
         "torch_threads": torch.get_num_threads(),
