@@ -2,23 +2,46 @@
 # `make experiment`: does training on mined hard negatives change zero-shot cross-lingual retrieval?
 #
 #   simulate -> extract -> clean_langid -> dedup -> embed -> build_benchmarks -> align_bitext -> mine_negatives
-#            -> train inbatch, hardneg, marginmse -> evaluate (with bm25, base, hybrid) -> report
+#            -> train inbatch, randneg, hardneg, marginmse x SEEDS seeds
+#            -> evaluate (with bm25, base, hybrid; test split + real out-of-domain pages + parallel text)
+#            -> learning curve (dev split, checkpoints of inbatch and hardneg at 25/50/100% of the steps) -> report
 #
 # Usage: scripts/experiment.sh [--device cpu|cuda] [--data DIR] [--report DIR] [--run-id ID] [--fresh]
+#                              [--from train] [--help]
 #   --device cuda   uses configs/experiment/gpu/ (a larger crawl, encoders and training on the GPU)
 #   --data DIR      data root (default data/demo/experiment, or data/demo/experiment-gpu with --device cuda)
 #   --report DIR    report folder (default training/results/<run id>)
 #   --run-id ID     evaluation run id (default cpu-<SIM_SIZE> or cuda-<SIM_SIZE>)
 #   --fresh         rerun every stage even where its output exists
-# Sizes (crawl, languages, steps, batch, sequence length) are in configs/experiment[/gpu]/{pipeline.env,*.yaml};
-# environment variables override pipeline.env (e.g. SIM_SIZE=5MB), TRAIN_ARGS is added to every train.py call
-# (e.g. TRAIN_ARGS="--max-steps 2" for a quick end-to-end check).
+#   --from train    skip the pipeline: train, evaluate and report on a data root that already holds
+#                   benchmarks/, bitext/ and hard_negatives/
+# Sizes (crawl, languages, seeds, steps, batch, sequence length) are in configs/experiment[/gpu]/{pipeline.env,*.yaml}
+# (listed below); environment variables override pipeline.env (e.g. SIM_SIZE=5MB SEEDS=2), TRAIN_ARGS is added to
+# every train.py call (e.g. TRAIN_ARGS="--max-steps 2" for a quick end-to-end check), STRATEGIES and
+# CURVE_STRATEGIES choose what is trained and where a learning curve is drawn.
 # A stage whose job file is missing stops the run with its name; finished stages are reused on the next run.
 set -euo pipefail
 SCRIPT=$(readlink -f "$0")
 cd "$(dirname "$SCRIPT")/.."
 
-DEVICE=cpu DATA="" REPORT="" RUN_ID="" FRESH=0
+sizes() {  # the sizes of both configurations, read from their files (environment overrides shown where set)
+  local dir
+  for dir in configs/experiment configs/experiment/gpu; do
+    (
+      # shellcheck source=/dev/null
+      source "$dir/pipeline.env"
+      printf '\n%s (%s):\n  crawl %s (FAQ share %s, seed %s), Spark %s, seeds per strategy %s (%s)\n' \
+        "$([ "$dir" = configs/experiment ] && echo CPU || echo GPU, --device cuda)" "$dir" "$SIM_SIZE" "$FAQ_SHARE" \
+        "$SIM_SEED" "$MASTER" "$SEEDS" "$(seq -s ' ' 1 "$SEEDS")"
+      printf '  evaluate: %s\n' "$EVAL_ARGS"
+      for f in "$dir"/inbatch.yaml "$dir"/randneg.yaml "$dir"/hardneg.yaml "$dir"/marginmse.yaml; do
+        printf '  %-9s %s\n' "$(basename "$f" .yaml)" "$(grep -E '^(k_negatives|batch_size|cached|mini_batch_size|max_seq_length|max_question_length|max_answer_length|freeze_embeddings|freeze_layers|max_steps|epochs|precision):' "$f" | sed 's/ *#.*//' | tr '\n' ' ')"
+      done
+    )
+  done
+}
+
+DEVICE=cpu DATA="" REPORT="" RUN_ID="" FRESH=0 FROM=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --device) DEVICE=$2; shift 2 ;;
@@ -26,7 +49,8 @@ while [ $# -gt 0 ]; do
     --report) REPORT=$2; shift 2 ;;
     --run-id) RUN_ID=$2; shift 2 ;;
     --fresh) FRESH=1; shift ;;
-    -h|--help) sed -n '2,16p' "$SCRIPT" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --from) FROM=$2; shift 2 ;;
+    -h|--help) sed -n '2,23p' "$SCRIPT" | sed 's/^# \{0,1\}//'; echo; echo "Sizes:"; sizes; exit 0 ;;
     *) echo "experiment.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -34,6 +58,10 @@ case "$DEVICE" in
   cpu) CONFIGS=configs/experiment; DATA=${DATA:-data/demo/experiment} ;;
   cuda*) CONFIGS=configs/experiment/gpu; DATA=${DATA:-data/demo/experiment-gpu} ;;
   *) echo "experiment.sh: --device must be cpu or cuda" >&2; exit 2 ;;
+esac
+case "$FROM" in
+  ""|train) ;;
+  *) echo "experiment.sh: --from takes only 'train'" >&2; exit 2 ;;
 esac
 # shellcheck source=/dev/null
 source "$CONFIGS/pipeline.env"
@@ -85,6 +113,7 @@ run_job() {  # run_job JOB OUTPUT ARGS...: spark-submit jobs/JOB.py unless OUTPU
   timed "$job" "${SUBMIT[@]}" "jobs/$job.py" "$@"
 }
 
+if [ -z "$FROM" ]; then
 if [ "$FRESH" = 1 ] || [ "$(cat "$DATA/crawl/.params" 2>/dev/null)" != "$SIM_SIZE $SIM_SEED $FAQ_SHARE $SIM_ARGS" ]; then
   step "simulate: a $SIM_SIZE multilingual crawl (seed $SIM_SEED, FAQ share $FAQ_SHARE)"
   rm -rf "$DATA/crawl"
@@ -108,21 +137,49 @@ run_job align_bitext "$DATA/bitext" --input "$DATA/qa_dedup" --embeddings "$DATA
 run_job mine_negatives "$DATA/hard_negatives" --benchmarks "$DATA/benchmarks" --output "$DATA/hard_negatives" \
   --embeddings "$DATA/qa_embeddings" --bitext "$DATA/bitext" $MINE_ARGS
 
-MODELS=()
-for strategy in inbatch hardneg marginmse; do
-  step "train $strategy ($CONFIGS/$strategy.yaml)"
-  FORCE=(); [ "$FRESH" = 1 ] && FORCE=(--force --resume never)
-  # shellcheck disable=SC2086
-  timed "train_$strategy" $PY training/train.py --config "$CONFIGS/$strategy.yaml" --data "$DATA" \
-    --output-dir "$DATA/runs/$strategy" --device "$DEVICE_FLAG" "${FORCE[@]}" ${TRAIN_ARGS:-}
-  MODELS+=(--model "$strategy=$DATA/runs/$strategy")
+fi  # --from train skips the pipeline
+
+STRATEGIES=${STRATEGIES:-inbatch randneg hardneg marginmse}
+CURVE_STRATEGIES=${CURVE_STRATEGIES:-inbatch hardneg}
+read -r -a SEED_LIST <<< "$(seq -s ' ' 1 "$SEEDS")"
+MODELS=() CURVE=(base)
+for strategy in $STRATEGIES; do
+  for seed in "${SEED_LIST[@]}"; do
+    out="$DATA/runs/$strategy-s$seed"
+    step "train $strategy, seed $seed ($CONFIGS/$strategy.yaml)"
+    EXTRA=(); [ "$FRESH" = 1 ] && EXTRA=(--force --resume never)
+    case " $CURVE_STRATEGIES " in *" $strategy "*) EXTRA+=(--set "curve_fractions=[0.25, 0.5]") ;; esac
+    # shellcheck disable=SC2086
+    timed "train_${strategy}_s$seed" $PY training/train.py --config "$CONFIGS/$strategy.yaml" --data "$DATA" \
+      --output-dir "$out" --device "$DEVICE_FLAG" --seed "$seed" --set "run_name=$strategy-s$seed" "${EXTRA[@]}" \
+      ${TRAIN_ARGS:-}
+    MODELS+=(--model "$strategy@$seed=$out")
+    case " $CURVE_STRATEGIES " in *" $strategy "*)
+      final_step=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["global_step"])' "$out/faqmine_train.json")
+      for point in "$out"/curve-step-*; do
+        [ -d "$point" ] && CURVE+=("$strategy@$seed:${point##*-}=$point")
+      done
+      CURVE+=("$strategy@$seed:$final_step=$out") ;;
+    esac
+  done
 done
 
-step "evaluate: bm25, base, hybrid, inbatch, hardneg, marginmse (run $RUN_ID)"
+step "evaluate: bm25, base, hybrid, $STRATEGIES x ${#SEED_LIST[@]} seeds (run $RUN_ID)"
 # shellcheck disable=SC2086
 timed evaluate $PY training/evaluate.py --data "$DATA" --run-id "$RUN_ID" "${MODELS[@]}" --device "$DEVICE_FLAG" \
   $EVAL_ARGS
+if [ "${#CURVE[@]}" -gt 1 ]; then
+  step "learning curve on the dev split: $CURVE_STRATEGIES at 0/25/50/100% of the steps"
+  CURVE_MODELS=() CURVE_SYSTEMS=(base)
+  for spec in "${CURVE[@]:1}"; do CURVE_MODELS+=(--model "$spec"); CURVE_SYSTEMS+=("${spec%%=*}"); done
+  # shellcheck disable=SC2086
+  timed evaluate_curve $PY training/evaluate.py --data "$DATA" --run-id "$RUN_ID-curve" --split dev \
+    --realfaq none --compare-to base --systems "${CURVE_SYSTEMS[@]}" "${CURVE_MODELS[@]}" \
+    --device "$DEVICE_FLAG" $EVAL_ARGS ${CURVE_ARGS:-}
+fi
 step "report -> $REPORT"
+mkdir -p "$REPORT"
+cp "$TIMINGS" "$REPORT/timings.tsv"
 timed report $PY training/report.py --eval "$DATA/eval" --run-id "$RUN_ID" --out "$REPORT"
 cp "$TIMINGS" "$REPORT/timings.tsv"
 printf '\nDone in %ss: %s/summary.md (stage timings in %s/timings.tsv)\n' "$(( $(date +%s) - started ))" \

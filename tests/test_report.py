@@ -90,3 +90,88 @@ def test_report_cli_missing_run(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, str(REPO / "training" / "report.py"), "--eval", str(tmp_path),
                              "--out", str(tmp_path / "r")], capture_output=True, text=True)
     assert result.returncode == 2 and "evaluate.py" in result.stderr
+
+
+def _seeded_per_query() -> pd.DataFrame:
+    """Three seeds per trained strategy: hardneg beats randneg on every seed in mono; randneg beats inbatch on two
+    seeds of three in real_cross (a difference the report must not call)."""
+    rng = np.random.default_rng(3)
+    rows = []
+    cells = [("mono", "de", "de", "de", "trained"), ("mono", "th", "th", "th", "zero-shot"),
+             ("real_cross", "de-en", "de", "en", "trained"), ("parallel", "th-de", "th", "de", "mixed")]
+    for task, pair, ql, dl, group in cells:
+        base = rng.random(25) * 0.5
+        systems = [("base", None, 0.0), ("bm25", None, -0.1)]
+        for seed, shift in ((1, 0.0), (2, 0.01), (3, -0.01)):
+            systems += [("inbatch", seed, 0.05 + shift), ("hardneg", seed, 0.15 + shift),
+                        ("randneg", seed, 0.05 + shift + (0.06 if seed < 3 else -0.02) if task == "real_cross"
+                         else 0.05 + shift - 0.04)]
+        for system, seed, effect in systems:
+            if task == "parallel" and system != "bm25":
+                effect = -0.03 if seed is not None else 0.0  # training costs parallel-text retrieval
+            for i, v in enumerate(np.clip(base + effect + rng.normal(0, 0.002, 25), 0, 1)):
+                rows.append({"run_id": "s", "strategy": system, "seed": seed, "task": task, "language_pair": pair,
+                             "query_language": ql, "doc_language": dl, "language_group": group,
+                             "query_id": f"q{i}", "metric": "ndcg@10", "value": float(v)})
+    return pd.DataFrame(rows).astype({"seed": "Int64"})
+
+
+def test_report_with_seeds(tmp_path: Path) -> None:
+    per_query = _seeded_per_query()
+    metrics = summarise(per_query, "s", compare_to=("base", "inbatch", "randneg"), resamples=300)
+    write_table(per_query, "eval_per_query", tmp_path / "eval" / "per_query" / "s.parquet")
+    write_table(metrics, "eval", tmp_path / "eval" / "metrics" / "s.parquet")
+    curve = []
+    for step, effect in ((5, 0.02), (10, 0.05)):
+        frame = per_query[(per_query["task"] == "mono") & per_query["strategy"].isin(["base", "inbatch"])].copy()
+        trained = frame["strategy"] == "inbatch"
+        frame.loc[trained, "value"] = frame.loc[trained, "value"] - 0.05 + effect
+        frame["step"] = pd.array([step if t else None for t in trained], dtype="Int64")
+        curve.append(frame if step == 5 else frame[trained])
+    curve_frame = pd.concat(curve, ignore_index=True)
+    write_table(summarise(curve_frame, "s-curve", compare_to=("base",), resamples=200), "eval",
+                tmp_path / "eval" / "metrics" / "s-curve.parquet")
+    written = write_report(tmp_path / "eval", tmp_path / "r", "s")
+    text = Path(written["summary"]).read_text()
+    assert text.split("\n## ")[1].startswith("The answer")  # the first section is the answer
+    saved = pd.read_parquet(tmp_path / "eval" / "metrics" / "s.parquet")
+    pooled = saved[saved["seed"].isna()]
+
+    def cell(strategy: str, baseline: str | None, task: str, pair: str = "all") -> pd.Series:
+        d = pooled[(pooled["strategy"] == strategy) & (pooled["task"] == task) & (pooled["language_pair"] == pair)]
+        d = d[d["baseline"].isna()] if baseline is None else d[d["baseline"] == baseline]
+        return d.iloc[0]
+
+    answer = text.split("\n## ")[1]
+    hard = cell("hardneg", "randneg", "mono")
+    assert hard["n_seeds"] == 3 and hard["ci_low"] > 0
+    assert f"simulated mono {hard['value']:+.3f} [{hard['ci_low']:+.3f}, {hard['ci_high']:+.3f}]" in answer
+    rand = cell("randneg", "inbatch", "real_cross")  # better on two seeds, worse on the third: never called
+    said = f"real cross-lingual {rand['value']:+.3f} [{rand['ci_low']:+.3f}, {rand['ci_high']:+.3f}] (no call)"
+    assert said in answer
+    forget = cell("hardneg", "base", "parallel")
+    assert forget["ci_high"] < 0 and f"hardneg {forget['value']:+.3f}" in answer.split("**Forgetting**")[1]
+    seeds = saved[(saved["strategy"] == "hardneg") & (saved["seed"] == 2) & saved["baseline"].isna()
+                  & (saved["task"] == "mono") & (saved["language_pair"] == "all")].iloc[0]
+    per_seed_section = text.split("## Per-seed scores")[1].split("\n## ")[0]
+    assert f"| hardneg | 2 | {seeds['value']:.3f} |" in per_seed_section
+    curve_section = text.split("## Learning curve")[1].split("\n## ")[0]
+    curve_rows = pd.read_csv(tmp_path / "r" / "learning_curve.csv")
+    assert sorted(curve_rows.loc[curve_rows["strategy"] == "inbatch", "step"]) == [0, 5, 10]
+    top = curve_rows[curve_rows["step"] == 10].iloc[0]
+    assert f"| mono | inbatch | 10 | {top['value']:.3f}" in curve_section
+    for name in ("learning_curve.png", "deltas_real_cross.png", "deltas_parallel.png", "per_seed.csv"):
+        assert (tmp_path / "r" / name).stat().st_size > 0, name
+
+
+def test_verdict_needs_every_seed() -> None:
+    """A difference whose interval excludes 0 is called only when every seed's difference has its sign."""
+    from types import SimpleNamespace
+
+    from faqmine.retrieval.report import _verdict
+
+    row = SimpleNamespace(ci_low=0.01, ci_high=0.05)
+    assert _verdict(row, [0.02, 0.03, 0.04]) == "better"
+    assert _verdict(row, [0.02, 0.03, -0.01]).startswith("no call")
+    assert _verdict(SimpleNamespace(ci_low=-0.05, ci_high=-0.01), [-0.02, -0.03]) == "worse"
+    assert _verdict(SimpleNamespace(ci_low=-0.01, ci_high=0.05), [0.02, 0.03]) == "no detectable difference"

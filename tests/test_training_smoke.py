@@ -38,7 +38,7 @@ def _config(data: Path, out: Path, strategy: str, **kw):
                               "logging_steps": 1, "save_steps": 100, "languages": ["en", "de"], **kw})
 
 
-@pytest.mark.parametrize("strategy", ["inbatch", "hardneg", "marginmse"])
+@pytest.mark.parametrize("strategy", ["inbatch", "randneg", "hardneg", "marginmse"])
 def test_two_steps(data: Path, tmp_path: Path, strategy: str) -> None:
     record = run_training(_config(data, tmp_path, strategy, threads=2))
     assert record["global_step"] == 2
@@ -77,6 +77,62 @@ def test_training_data_layouts(data: Path, tmp_path: Path) -> None:
         load_training_data(_config(tmp_path, tmp_path, "hardneg"))
 
 
+def test_freeze_layers_and_length_caps(data: Path, tmp_path: Path) -> None:
+    """freeze_layers: the embeddings and the lowest layers keep the base weights, the top layer moves;
+    max_question_length / max_answer_length cut the texts before training."""
+    import torch
+
+    from faqmine.embedding.load import load_encoder
+
+    record = run_training(_config(data, tmp_path, "hardneg", freeze_layers=11, max_question_length=8,
+                                  max_answer_length=16, lr=1e-3, threads=2))
+    assert record["global_step"] == 2 and record["config"]["freeze_layers"] == 11
+    assert record["counts"]["questions_cut"] > 0 and record["counts"]["answers_cut"] > 0
+    base = dict(load_encoder(DEFAULT_ENCODER, device="cpu").named_parameters())
+    trained = dict(load_encoder(str(tmp_path / FINAL_MODEL), device="cpu").named_parameters())
+    lower = [n for n in base if ".layer.10." in n or "embeddings.position" in n]
+    top = [n for n in base if ".layer.11." in n and n.endswith("weight")]
+    assert lower and top
+    assert all(torch.equal(base[n], trained[n]) for n in lower)
+    assert any(not torch.equal(base[n], trained[n]) for n in top)
+    assert record["parameters"] - record["parameters_frozen"] == sum(base[n].numel() for n in base
+                                                                     if ".layer.11." in n or "pooler" in n)
+
+
+def test_random_negatives(data: Path, tmp_path: Path) -> None:
+    """randneg: the hardneg queries and positives, k negatives from the query's language's train corpus, never the
+    positive or a document the qrels judge relevant, drawn with the seed."""
+    from faqmine.retrieval.datasets import read_benchmarks
+
+    bench = read_benchmarks(data, ["en", "de"])
+    train = bench.corpus[bench.corpus["split"] == "train"]
+    language_of = dict(zip(train["text"], train["language"], strict=False))
+    query = bench.queries.set_index("text")
+    relevant = bench.qrels[bench.qrels["score"] > 0].groupby("query_id")["doc_id"].apply(set).to_dict()
+    text_of = dict(zip(bench.corpus["doc_id"], bench.corpus["text"], strict=True))
+    first = load_training_data(_config(data, tmp_path, "randneg", seed=1))
+    hard = load_training_data(_config(data, tmp_path, "hardneg", seed=1))
+    assert list(first.rows.columns) == ["anchor", "positive", "negative_1", "negative_2"]
+    assert sorted(first.rows["anchor"]) == sorted(hard.rows["anchor"])  # the same queries as hardneg
+    mined = set(zip(hard.rows["anchor"], hard.rows["negative_1"], strict=True))
+    assert set(zip(first.rows["anchor"], first.rows["negative_1"], strict=True)) != mined
+    for r in first.rows.itertuples(index=False):
+        qid = query.loc[r.anchor, "query_id"]
+        qid = qid if isinstance(qid, str) else qid.iloc[0]
+        banned = {text_of[d] for d in relevant.get(qid, set())} | {r.positive}
+        lang = query.loc[r.anchor, "language"]
+        lang = lang if isinstance(lang, str) else lang.iloc[0]
+        for negative in (r.negative_1, r.negative_2):
+            assert negative not in banned
+            assert language_of[negative] == lang  # a train-split document of the query's language
+        assert r.negative_1 != r.negative_2
+    again = load_training_data(_config(data, tmp_path, "randneg", seed=1))
+    assert again.rows.equals(first.rows)  # the seed fixes the draw
+    other = load_training_data(_config(data, tmp_path, "randneg", seed=2))
+    by_anchor = dict(zip(first.rows["anchor"], first.rows["negative_1"], strict=True))
+    assert any(by_anchor[a] != n for a, n in zip(other.rows["anchor"], other.rows["negative_1"], strict=True))
+
+
 def test_config_errors() -> None:
     with pytest.raises(ValueError, match="unknown config keys"):
         make_config(None, {"strategie": "inbatch"})
@@ -91,6 +147,7 @@ def test_help(script: str) -> None:
     assert out.startswith("usage: training/" + script)
     if script == "train.py":
         assert "k_negatives" in out and "freeze_embeddings" in out  # every config key is documented
+        assert "freeze_layers" in out and "max_question_length" in out and "randneg" in out
 
 
 def test_experiment_configs_parse() -> None:

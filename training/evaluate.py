@@ -1,7 +1,12 @@
 """Evaluate retrievers on the test split: monolingual, cross-lingual and language-agnostic (LAReQA) retrieval.
 
     .venv/bin/python training/evaluate.py --data data/demo --run-id cpu \
-        --model inbatch=runs/inbatch --model hardneg=runs/hardneg --model marginmse=runs/marginmse
+        --model inbatch@1=runs/inbatch-s1 --model inbatch@2=runs/inbatch-s2 --model hardneg@1=runs/hardneg-s1
+
+Besides the test split's simulated tasks, every system is scored zero-shot on the real pages of
+data/realfaq (faqmine.retrieval.realfaq): real_mono, real_cross, real_lareqa, and parallel-text
+retrieval (a task outside training, to measure forgetting). A model named STRATEGY@SEED is one
+training run of a strategy; the summary pools a strategy's seeds.
 
 Systems: BM25 (per-language tokenisation), the untrained base encoder, a BM25 + base hybrid
 fused by reciprocal rank, and every --model given. Metrics come from trec_eval (pytrec_eval),
@@ -24,8 +29,10 @@ DEFAULTS = {
     "benchmarks": None, "bitext": None, "out": None, "run_id": None, "model": [], "base": None, "systems": None,
     "hybrid": ["hybrid=bm25+base"], "train_languages": None, "languages": None, "tasks": ["mono", "cross", "lareqa"],
     "split": "test", "max_queries": None, "max_pool_docs": None, "metrics": ["ndcg@10", "mrr@10", "recall@100"],
-    "resamples": 1000, "seed": 0, "compare_to": ["base", "inbatch"], "device": None, "batch_size": 64,
+    "resamples": 1000, "seed": 0, "compare_to": ["base", "inbatch", "randneg"], "device": None, "batch_size": 64,
     "max_seq_length": 128, "threads": None, "depth": 100, "embeddings": None,
+    "realfaq": None, "real_tasks": ["real_mono", "real_cross", "real_lareqa", "parallel"], "max_real_queries": None,
+    "real_languages": None,
 }
 
 
@@ -41,8 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="DIR", help="eval folder (default: <data>/eval)")
     p.add_argument("--run-id", dest="run_id", help="name of this evaluation (default: a time stamp)")
     p.add_argument("--model", action="append", metavar="NAME=PATH",
-                   help="a fine-tuned model: its train.py output folder (or a sentence-transformers folder); NAME "
-                   "becomes its strategy name (repeatable)")
+                   help="a fine-tuned model: its train.py output folder (or a sentence-transformers folder); NAME is "
+                   "its strategy, or STRATEGY@SEED for one of several runs of a strategy (without @SEED the seed is "
+                   "read from the run's faqmine_train.json when there is one), STRATEGY@SEED:STEP for a checkpoint "
+                   "(learning curves) (repeatable)")
     p.add_argument("--base", metavar="PATH", help="untrained encoder (default: $FAQMINE_ENCODER, else the "
                    "packaged multilingual-e5-small)")
     p.add_argument("--systems", nargs="+", metavar="NAME", help="systems to run (default: bm25 base, every "
@@ -71,6 +80,14 @@ def build_parser() -> argparse.ArgumentParser:
                    "are read from it when it holds that model's vectors at this --max-seq-length (default: "
                    "<data>/qa_embeddings); 'none' encodes everything")
     p.add_argument("--depth", type=int, help="documents retrieved per query (default 100)")
+    p.add_argument("--realfaq", metavar="DIR", help="real FAQ pages with gold QAs and translation groups (default: "
+                   "the repository's data/realfaq); 'none' skips the real out-of-domain tasks")
+    p.add_argument("--real-tasks", dest="real_tasks", nargs="*", metavar="TASK",
+                   help="real tasks to build (default real_mono real_cross real_lareqa parallel)")
+    p.add_argument("--real-languages", dest="real_languages", nargs="+", metavar="LANG",
+                   help="build the real tasks from pages in these languages only (default: every page)")
+    p.add_argument("--max-real-queries", dest="max_real_queries", type=int,
+                   help="sample at most this many queries per real task and language (pair)")
     return p
 
 
@@ -90,12 +107,23 @@ def resolve_options(args: argparse.Namespace) -> dict:
     return options
 
 
+def _parse_name(name: str) -> tuple[str, int | None, int | None] | None:
+    """STRATEGY[@SEED][:STEP] -> (strategy, seed, step); None when malformed."""
+    rest, colon, step = name.partition(":")
+    strategy, at, seed = rest.partition("@")
+    if not strategy or at and not seed.lstrip("-").isdigit() or colon and not step.isdigit():
+        return None
+    return strategy, int(seed) if at else None, int(step) if colon else None
+
+
 def _model_entry(spec: str) -> tuple[str, Path, dict]:
     from faqmine.retrieval.train import FINAL_MODEL, RECORD
 
     name, sep, path = spec.partition("=")
     if not sep or not name or not path:
-        raise ValueError(f"--model expects NAME=PATH, got {spec!r}")
+        raise ValueError(f"--model expects NAME=PATH or STRATEGY@SEED=PATH, got {spec!r}")
+    if not _parse_name(name):
+        raise ValueError(f"--model {name}: expected STRATEGY, STRATEGY@SEED or STRATEGY@SEED:STEP (integers)")
     folder = Path(path)
     record_path = folder / RECORD if (folder / RECORD).exists() else folder.parent / RECORD
     record = json.loads(record_path.read_text(encoding="utf-8")) if record_path.exists() else {}
@@ -120,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     from faqmine.embedding.load import DEFAULT_ENCODER, ENV_VAR
     from faqmine.retrieval.datasets import MissingDataset, read_benchmarks, read_bitext, stored_base_vectors
     from faqmine.retrieval.evaluation import ScoreOptions, System, score_systems, summarise, write_table
+    from faqmine.retrieval.realfaq import DEFAULT_DIR, build_realfaq_tasks, merge
     from faqmine.retrieval.tasks import build_tasks
 
     if opts["threads"]:
@@ -145,6 +174,16 @@ def main(argv: list[str] | None = None) -> int:
     if not taskset.tasks:
         print(f"evaluate.py: no {opts['split']} queries to evaluate in {data}", file=sys.stderr)
         return 2
+    real_info = None
+    if (opts["realfaq"] is None or str(opts["realfaq"]).lower() != "none") and opts["real_tasks"]:
+        real = build_realfaq_tasks(opts["realfaq"] or DEFAULT_DIR, tasks=opts["real_tasks"],
+                                   languages=opts["real_languages"], max_queries=opts["max_real_queries"],
+                                   seed=int(opts["seed"]))
+        taskset = merge(taskset, real.taskset)
+        real_info = {"folder": str(opts["realfaq"] or DEFAULT_DIR), "aligned_groups": real.aligned_groups,
+                     "skipped_groups": real.skipped}
+        print(f"  real out-of-domain tasks: {len(real.taskset.tasks)}; translation groups aligned "
+              f"{sorted(real.aligned_groups)}, skipped {real.skipped}")
     train_languages = opts["train_languages"]
     if train_languages is None:
         found = {lang for _, _, record in models for lang in record.get("train_languages", []) if lang != "?"}
@@ -156,8 +195,13 @@ def main(argv: list[str] | None = None) -> int:
                                                          int(opts["max_seq_length"]))
     print(f"  base encoder vectors: {vectors_note}")
     systems = {"bm25": System("bm25", "bm25"), "base": System("base", "dense", base, vectors=base_vectors)}
-    for name, folder, _ in models:
-        systems[name] = System(name, "dense", str(folder))
+    for name, folder, record in models:
+        strategy, run_seed, step = _parse_name(name)
+        run_seed = run_seed if run_seed is not None else record.get("config", {}).get("seed")
+        if name in systems:
+            parser.error(f"--model {name} given twice")
+        systems[name] = System(name, "dense", str(folder), strategy=strategy,
+                               seed=None if run_seed is None else int(run_seed), step=step)
     for spec in opts["hybrid"] or []:
         name, _, parts = spec.partition("=")
         systems[name] = System(name, "hybrid", components=tuple(p for p in parts.split("+") if p))
@@ -185,16 +229,18 @@ def main(argv: list[str] | None = None) -> int:
                     for s in dict.fromkeys(chosen)},
         "train_languages": train_languages, "training_runs": {name: record for name, _, record in models},
         "tasks": taskset.summary(), "seconds": round(time.time() - started, 1), "seconds_by_system": options.timings,
-        "texts_encoded_by_model": options.encoded, "base_vectors": vectors_note,
+        "texts_encoded_by_model": options.encoded, "base_vectors": vectors_note, "realfaq": real_info,
+        "seeds": {s.label: sorted({x.seed for x in systems.values() if x.label == s.label and x.seed is not None})
+                  for s in (systems[c] for c in dict.fromkeys(chosen))},
     }
     (out / "runs").mkdir(parents=True, exist_ok=True)
     (out / "runs" / f"{run_id}.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False, default=str) + "\n",
                                                  encoding="utf-8")
-    overall = summary[(summary["baseline"].isna()) & (summary["language_pair"] == "all")
+    overall = summary[(summary["baseline"].isna()) & summary["seed"].isna() & (summary["language_pair"] == "all")
                       & (summary["metric"] == opts["metrics"][0])]
     print(f"\n{opts['metrics'][0]} over all queries (95% CI):")
     for r in overall.sort_values(["task", "strategy"]).itertuples(index=False):
-        print(f"  {r.task:<7} {r.strategy:<10} {r.value:.3f} [{r.ci_low:.3f}, {r.ci_high:.3f}] n={r.n_queries}")
+        print(f"  {r.task:<11} {r.strategy:<10} {r.value:.3f} [{r.ci_low:.3f}, {r.ci_high:.3f}] n={r.n_queries}")
     print(f"\nwrote {metrics_path} ({len(summary)} rows) in {meta['seconds']}s")
     return 0
 

@@ -95,3 +95,40 @@ def paired_comparison(system: Sequence[float], baseline: Sequence[float], resamp
     d = a - b
     ci = bootstrap_ci(d, resamples=resamples, confidence=confidence, seed=seed)
     return Comparison(ci.value, ci.ci_low, ci.ci_high, sign_flip_p_value(d, seed=seed), ci.n)
+
+
+def _seed_query_means(matrix: np.ndarray, resamples: int, rng: np.random.Generator) -> np.ndarray:
+    """Means of `resamples` two-level resamples of a seeds x queries matrix: seeds drawn with replacement,
+    queries drawn with replacement (the same query draw for every seed of a resample, so pairs stay paired)."""
+    s, n = matrix.shape
+    means = np.empty(resamples, dtype=np.float64)
+    chunk = max(1, 2_000_000 // max(n * s, 1))
+    for start in range(0, resamples, chunk):
+        stop = min(resamples, start + chunk)
+        q = rng.integers(0, n, size=(stop - start, n))
+        per_seed = matrix[:, q].mean(axis=2)  # seeds x resamples
+        picked = rng.integers(0, s, size=(stop - start, s))
+        means[start:stop] = per_seed[picked, np.arange(stop - start)[:, None]].mean(axis=1)
+    return means
+
+
+def bootstrap_ci_seeds(matrix: np.ndarray, resamples: int = DEFAULT_RESAMPLES,
+                       confidence: float = DEFAULT_CONFIDENCE, seed: int = 0) -> Estimate:
+    """Mean of a seeds x queries matrix with a percentile interval from a bootstrap that resamples both the
+    seeds (training runs) and the queries: the interval covers what another set of training runs, scored on
+    another sample of queries like these, would give. One seed reduces it to `bootstrap_ci`. `n` is the
+    number of queries."""
+    x = np.asarray(matrix, dtype=np.float64)
+    if x.ndim != 2:
+        raise ValueError(f"expected a seeds x queries matrix, got shape {x.shape}")
+    if x.shape[0] == 1:
+        return bootstrap_ci(x[0], resamples, confidence, seed)
+    if x.size == 0:
+        return Estimate(float("nan"), float("nan"), float("nan"), 0)
+    mean = float(x.mean())
+    if np.all(x == x.flat[0]):
+        return Estimate(mean, mean, mean, int(x.shape[1]))
+    means = _seed_query_means(x, resamples, np.random.default_rng(seed))
+    alpha = (1.0 - confidence) / 2
+    low, high = np.quantile(means, [alpha, 1 - alpha])
+    return Estimate(mean, float(low), float(high), int(x.shape[1]))

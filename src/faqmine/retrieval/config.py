@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-STRATEGIES = ("inbatch", "hardneg", "marginmse")
+STRATEGIES = ("inbatch", "randneg", "hardneg", "marginmse")
 TEACHER_TRANSFORMS = ("none", "sigmoid")
 
 
@@ -32,7 +32,9 @@ class TrainConfig:
     """Everything one training run needs."""
 
     strategy: str = _f("inbatch", "inbatch: (question, answer) pairs with MultipleNegativesRankingLoss (in-batch "
-                       "negatives only); hardneg: the same with k mined hard negatives per query; marginmse: "
+                       "negatives only); randneg: the same with k random negatives per query from its language's "
+                       "training corpus (the WebFAQ 2.0 baseline); hardneg: the same with k mined hard negatives "
+                       "per query; marginmse: "
                        "MarginMSELoss on the teacher's score margins of (query, positive, negative_i)")
     run_name: str | None = _f(None, "name of the run in logs and reports (default: the strategy)")
     data: str = _f("data/demo", "data root holding benchmarks/ and hard_negatives/")
@@ -53,7 +55,8 @@ class TrainConfig:
                           "packaged multilingual-e5-small under models/)")
     output_dir: str = _f("runs/inbatch", "folder for checkpoints, the final model (<output_dir>/final), the loss log "
                          "and faqmine_train.json")
-    k_negatives: int = _f(3, "hard negatives per query (hardneg, marginmse); queries with fewer are dropped")
+    k_negatives: int = _f(3, "negatives per query (randneg, hardneg, marginmse); queries with fewer mined negatives "
+                          "are dropped (randneg too, so that every strategy trains on the same queries)")
     batch_size: int = _f(16, "queries per optimisation step (per device)")
     cached: bool = _f(False, "use CachedMultipleNegativesRankingLoss (GradCache): large batches in bounded memory "
                       "(inbatch, hardneg)")
@@ -63,6 +66,15 @@ class TrainConfig:
                                 "in [0, 1], e.g. a cross-encoder's sigmoid output) or sigmoid (raw logits)")
     teacher_scale: float = _f(1.0, "margins are multiplied by this (match the teacher's range to cosine margins)")
     max_seq_length: int = _f(128, "tokens per text; longer texts are cut")
+    max_question_length: int | None = _f(None, "tokens per question (the anchor column), prompt included; longer "
+                                         "questions are cut before training (default: max_seq_length). FAQ "
+                                         "questions are short: a lower cap costs little and shortens no batch "
+                                         "whose questions fit")
+    max_answer_length: int | None = _f(None, "tokens per answer (positive and negative columns), prompt included "
+                                       "(default: max_seq_length)")
+    freeze_layers: int = _f(0, "freeze the embedding layer (every embedding matrix, not only the words') and the "
+                            "lowest N transformer layers: backpropagation stops above them, so a step costs the "
+                            "forward pass plus the backward pass of the top layers only")
     freeze_embeddings: bool = _f(True, "freeze the word-embedding matrix (~96M of e5-small's 118M parameters): far "
                                  "less optimiser work and memory, and no drift of tokens unseen in training")
     epochs: float = _f(1.0, "passes over the training pairs (ignored when max_steps > 0)")
@@ -71,13 +83,17 @@ class TrainConfig:
     lr: float = _f(2e-5, "peak learning rate (linear decay)")
     warmup_ratio: float = _f(0.1, "share of the steps with linear warm-up")
     weight_decay: float = _f(0.01, "AdamW weight decay")
-    seed: int = _f(12, "seed of sampling, shuffling and initialisation")
+    seed: int = _f(12, "seed of everything random in a run: the order of the training rows, the data loader's "
+                   "order, randneg's negatives, dropout and any newly initialised weights")
     device: str = _f("cpu", "torch device: cpu, cuda, cuda:1, mps")
     precision: str = _f("fp32", "fp32, fp16 or bf16 (mixed precision; GPU only)")
     threads: int | None = _f(None, "torch CPU threads (default: torch's choice)")
     logging_steps: int = _f(10, "log the loss every this many steps (to the progress bar and train_log.jsonl)")
     save_steps: int = _f(100, "write a checkpoint every this many steps")
     save_total_limit: int = _f(2, "checkpoints kept (the oldest are deleted)")
+    curve_fractions: list[float] = _f([], "save the model at these fractions of the run's steps as "
+                                      "<output_dir>/curve-step-<N> (a sentence-transformers folder, never deleted): "
+                                      "the points of a learning curve; the final model is the last point")
     resume: str = _f("auto", "auto: continue from the newest checkpoint in output_dir if there is one, and skip "
                      "a run whose final model exists; never: start over; or a checkpoint folder")
     dataloader_workers: int = _f(0, "DataLoader worker processes")
@@ -97,6 +113,14 @@ class TrainConfig:
         for name in ("batch_size", "max_seq_length", "logging_steps", "save_steps", "mini_batch_size"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be at least 1")
+        for name in ("max_question_length", "max_answer_length"):
+            value = getattr(self, name)
+            if value is not None and not 4 <= int(value) <= int(self.max_seq_length):
+                raise ValueError(f"{name} must be between 4 and max_seq_length ({self.max_seq_length})")
+        if any(not 0 < float(x) < 1 for x in self.curve_fractions or []):
+            raise ValueError("curve_fractions must lie strictly between 0 and 1")
+        if self.freeze_layers < 0:
+            raise ValueError("freeze_layers must be 0 or more")
         if self.strategy != "inbatch" and self.k_negatives < 1:
             raise ValueError(f"{self.strategy} needs k_negatives >= 1")
         if self.max_steps <= 0 and self.epochs <= 0:

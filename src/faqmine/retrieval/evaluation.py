@@ -8,6 +8,12 @@ query and metric; `summarise` turns those into the rows of the eval dataset
 language of the pair was in the training data; zero-shot: none was; mixed), the mean with
 a bootstrap interval, and for every system against each baseline the paired mean
 difference with its interval and p-value.
+
+A trained strategy is run with several seeds (one system per seed, e.g. hardneg@1, with
+strategy hardneg and seed 1). Its rows come per seed (seed set; queries resampled) and
+pooled over seeds (seed empty; n_seeds the number of runs; the mean over seeds and queries,
+its interval from a bootstrap that resamples both). Paired comparisons pair the runs of two
+strategies seed by seed (a strategy without seeds, such as base, is paired with each run).
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ import pyarrow.parquet as pq
 
 from faqmine.core.schemas import load_schema
 from faqmine.retrieval.bm25 import BM25Index
-from faqmine.retrieval.bootstrap import bootstrap_ci, paired_comparison
+from faqmine.retrieval.bootstrap import bootstrap_ci, bootstrap_ci_seeds, sign_flip_p_value
 from faqmine.retrieval.dense import EmbeddingCache, search
 from faqmine.retrieval.fusion import reciprocal_rank_fusion
 from faqmine.retrieval.metrics import DEFAULT_METRICS, evaluate_run
@@ -34,8 +40,8 @@ from faqmine.retrieval.tasks import TaskSet
 
 Run = dict[str, dict[str, float]]
 GROUPS = ("trained", "zero-shot", "mixed")
-PER_QUERY_COLUMNS = ["strategy", "task", "language_pair", "query_language", "doc_language", "language_group",
-                     "query_id", "metric", "value"]
+PER_QUERY_COLUMNS = ["strategy", "seed", "step", "task", "language_pair", "query_language", "doc_language",
+                     "language_group", "query_id", "metric", "value"]
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,13 @@ class System:
     model: str | None = None
     components: tuple[str, ...] = ()
     vectors: dict | None = field(default=None, repr=False)  # (role, text) -> vector made elsewhere by `model`
+    strategy: str | None = None  # the strategy a trained run belongs to (default: the name)
+    seed: int | None = None  # the training run's seed (None: not trained, e.g. bm25, base)
+    step: int | None = None  # the checkpoint's training step (learning curves); None: the final model
+
+    @property
+    def label(self) -> str:
+        return self.strategy or self.name
 
     def __post_init__(self) -> None:
         if self.kind not in ("bm25", "dense", "hybrid"):
@@ -73,7 +86,7 @@ def language_group(task: str, query_language: str, doc_language: str, train_lang
     if train_languages is None:
         return "unknown"
     train = set(train_languages)
-    langs = [query_language] if task in ("mono", "lareqa") else [query_language, doc_language]
+    langs = [query_language] if doc_language in (query_language, "*") else [query_language, doc_language]
     seen = sum(lang in train for lang in langs)
     return "trained" if seen == len(langs) else "zero-shot" if seen == 0 else "mixed"
 
@@ -138,9 +151,10 @@ def score_systems(taskset: TaskSet, systems: Sequence[System], options: ScoreOpt
             group = language_group(t.task, t.query_language, t.doc_language, train_languages)
             for qid, values in evaluate_run(t.qrels, runs[t.key], options.metrics).items():
                 for metric, value in values.items():
-                    rows.append((system.name, t.task, t.language_pair, t.query_language, t.doc_language, group, qid,
-                                 metric, value))
-        frames.append(pd.DataFrame(rows, columns=PER_QUERY_COLUMNS))
+                    rows.append((system.label, system.seed, system.step, t.task, t.language_pair, t.query_language,
+                                 t.doc_language, group, qid, metric, value))
+        frame = pd.DataFrame(rows, columns=PER_QUERY_COLUMNS)
+        frames.append(frame.astype({"seed": "Int64", "step": "Int64"}))
         options.timings[system.name] = round(time.time() - started, 1)
         log(f"  {system.name}: {len(taskset.tasks)} tasks in {options.timings[system.name]}s")
     return pd.concat(frames, ignore_index=True)
@@ -163,42 +177,102 @@ def _cells(per_query: pd.DataFrame) -> Iterable[tuple[tuple[str, str, str, str, 
                 yield (task, group, "*", "*", group), part
 
 
+def _runs(columns: Sequence[tuple[str, object]]) -> dict[str, list[int | None]]:
+    """strategy -> its seeds in order ([None] for a system trained once without a seed, or not trained)."""
+    out: dict[str, list[int | None]] = {}
+    for strategy, seed in columns:
+        out.setdefault(strategy, []).append(None if pd.isna(seed) else int(seed))
+    return {k: sorted(v, key=lambda x: -1 if x is None else x) for k, v in out.items()}
+
+
+def _matrix(wide: pd.DataFrame, strategy: str, seeds: list[int | None]) -> np.ndarray:
+    return np.vstack([wide[(strategy, _NO_SEED if s is None else s)].to_numpy() for s in seeds])
+
+
+_NO_SEED = -1
+_STEP = "\x1estep="
+
+
+def _paired(a: list[int | None], b: list[int | None]) -> list[tuple[int | None, int | None]]:
+    """Which run of a goes with which run of b: seed by seed where both have the seed, else by position; a
+    strategy with one run is paired with every run of the other."""
+    if len(a) == 1 or len(b) == 1:
+        return [(x, b[0]) for x in a] if len(b) == 1 else [(a[0], y) for y in b]
+    common = [s for s in a if s in b]
+    if common:
+        return [(s, s) for s in common]
+    return list(zip(a, b, strict=False))
+
+
 def summarise(per_query: pd.DataFrame, run_id: str, compare_to: Sequence[str] = ("base", "inbatch"),
               resamples: int = 1000, confidence: float = 0.95, seed: int = 0) -> pd.DataFrame:
-    """Rows of the eval dataset: means with bootstrap intervals, and paired deltas against each baseline."""
+    """Rows of the eval dataset: means with bootstrap intervals (per seed and pooled over seeds), and paired
+    deltas against each baseline (per seed pair and pooled over seeds and queries)."""
     rows = []
-    strategies = sorted(set(per_query["strategy"]))
+    if "seed" not in per_query.columns:
+        per_query = per_query.assign(seed=pd.NA)
+    if "step" in per_query.columns and per_query["step"].notna().any():  # checkpoints: one strategy per step
+        step = per_query["step"].astype("Int64")
+        per_query = per_query.assign(strategy=per_query["strategy"].where(
+            step.isna(), per_query["strategy"] + _STEP + step.astype(str)))
+    per_query = per_query.assign(seed=per_query["seed"].astype("Int64").fillna(_NO_SEED).astype(int))
+    runs = _runs(sorted(set(zip(per_query["strategy"], per_query["seed"], strict=True))))
+    runs = {k: [None if s == _NO_SEED else s for s in v] for k, v in runs.items()}
+    strategies = sorted(runs)
     baselines = [b for b in compare_to if b in strategies]
     for (task, pair, ql, dl, group), frame in _cells(per_query):
         key = frame["language_pair"] + "\x1f" + frame["query_id"]
         for metric, by_metric in frame.groupby("metric", sort=True):
             wide = by_metric.assign(key=key[by_metric.index]).pivot_table(
-                index="key", columns="strategy", values="value", aggfunc="first")
-            for strategy in strategies:
-                if strategy not in wide:
-                    continue
-                values = wide[strategy].dropna().to_numpy()
-                est = bootstrap_ci(values, resamples, confidence, _seed(seed, strategy, task, pair, metric))
-                rows.append(_row(run_id, strategy, task, pair, ql, dl, group, metric, est.value, est.ci_low,
-                                 est.ci_high, est.n, None, None))
+                index="key", columns=["strategy", "seed"], values="value", aggfunc="first")
+            present = {s: [x for x in seeds if (s, _NO_SEED if x is None else x) in wide.columns]
+                       for s, seeds in runs.items()}
+            present = {s: v for s, v in present.items() if v}
+            for strategy, seeds in present.items():
+                values = _matrix(wide, strategy, seeds)
+                values = values[:, ~np.isnan(values).any(axis=0)]
+                rng_seed = _seed(seed, strategy, task, pair, metric)
+                if seeds != [None]:
+                    for i, s in enumerate(seeds):
+                        est = bootstrap_ci(values[i], resamples, confidence, rng_seed + i + 1)
+                        rows.append(_row(run_id, strategy, s, 1, task, pair, ql, dl, group, metric, est, None, None))
+                est = bootstrap_ci_seeds(values, resamples, confidence, rng_seed)
+                rows.append(_row(run_id, strategy, None, len(seeds), task, pair, ql, dl, group, metric, est, None,
+                                 None))
                 for baseline in baselines:
-                    if baseline == strategy or baseline not in wide:
+                    if baseline == strategy or baseline not in present:
                         continue
-                    both = wide[[strategy, baseline]].dropna()
-                    if both.empty:
+                    pairs = _paired(seeds, present[baseline])
+                    a = np.vstack([wide[(strategy, _NO_SEED if x is None else x)].to_numpy() for x, _ in pairs])
+                    b = np.vstack([wide[(baseline, _NO_SEED if y is None else y)].to_numpy() for _, y in pairs])
+                    keep = ~(np.isnan(a).any(axis=0) | np.isnan(b).any(axis=0))
+                    if not keep.any():
                         continue
-                    cmp = paired_comparison(both[strategy].to_numpy(), both[baseline].to_numpy(), resamples,
-                                            confidence, _seed(seed, strategy, baseline, task, pair, metric))
-                    rows.append(_row(run_id, strategy, task, pair, ql, dl, group, metric, cmp.delta, cmp.ci_low,
-                                     cmp.ci_high, cmp.n, baseline, cmp.p_value))
-    return pd.DataFrame(rows, columns=load_schema("eval").names)
+                    d = (a - b)[:, keep]
+                    cmp_seed = _seed(seed, strategy, baseline, task, pair, metric)
+                    for i, (x, y) in enumerate(pairs):
+                        if x is not None or y is not None:
+                            est = bootstrap_ci(d[i], resamples, confidence, cmp_seed + i + 1)
+                            rows.append(_row(run_id, strategy, x if x is not None else y, 1, task, pair, ql, dl, group,
+                                             metric, est, baseline, None))
+                    est = bootstrap_ci_seeds(d, resamples, confidence, cmp_seed)
+                    p = sign_flip_p_value(d.mean(axis=0), seed=cmp_seed)
+                    rows.append(_row(run_id, strategy, None, len(pairs), task, pair, ql, dl, group, metric, est,
+                                     baseline, p))
+    out = pd.DataFrame(rows, columns=load_schema("eval").names)
+    for column in ("strategy", "baseline"):
+        split = out[column].str.partition(_STEP)
+        out[column] = split[0].where(out[column].notna(), None)
+        if column == "strategy":
+            out["step"] = pd.to_numeric(split[2].where(split[1] == _STEP), errors="coerce").astype("Int64")
+    return out
 
 
-def _row(run_id, strategy, task, pair, ql, dl, group, metric, value, low, high, n, baseline, p) -> dict:
-    return {"run_id": run_id, "strategy": strategy, "task": task, "language_pair": pair, "query_language": ql,
-            "doc_language": dl, "language_group": group, "metric": metric, "value": float(value),
-            "ci_low": float(low), "ci_high": float(high), "n_queries": int(n), "baseline": baseline,
-            "p_value": None if p is None or np.isnan(p) else float(p)}
+def _row(run_id, strategy, run_seed, n_seeds, task, pair, ql, dl, group, metric, est, baseline, p) -> dict:
+    return {"run_id": run_id, "strategy": strategy, "seed": run_seed, "n_seeds": int(n_seeds), "task": task,
+            "language_pair": pair, "query_language": ql, "doc_language": dl, "language_group": group,
+            "metric": metric, "value": float(est.value), "ci_low": float(est.ci_low), "ci_high": float(est.ci_high),
+            "n_queries": int(est.n), "baseline": baseline, "p_value": None if p is None or np.isnan(p) else float(p)}
 
 
 def write_table(frame: pd.DataFrame, dataset: str, path: str | Path) -> Path:
@@ -206,6 +280,9 @@ def write_table(frame: pd.DataFrame, dataset: str, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     schema = load_schema(dataset).arrow()
+    absent = [f.name for f in schema if f.name not in frame.columns and f.nullable]
+    if absent:  # optional columns (e.g. seed of a run without trained models) are written empty
+        frame = frame.assign(**{name: None for name in absent})
     table = pa.Table.from_pandas(frame[schema.names], schema=schema, preserve_index=False)
     tmp = path.with_name(f".{path.name}.tmp")
     pq.write_table(table, str(tmp))

@@ -70,7 +70,7 @@ class Task:
 
     @property
     def language_pair(self) -> str:
-        if self.task == "mono":
+        if self.task == "mono" or self.query_language == self.doc_language:
             return self.query_language
         return f"{self.query_language}-{self.doc_language}"
 

@@ -6,6 +6,10 @@ Three strategies, one code path (sentence-transformers' SentenceTransformerTrain
   other answer of the batch is a negative; batches never hold the same text twice
   (BatchSamplers.NO_DUPLICATES). `cached: true` swaps in CachedMultipleNegativesRankingLoss
   for batches larger than memory allows.
+- randneg: (anchor, positive, negative_1..negative_k), same loss, the k negatives drawn at
+  random (with the run's seed) from the training split's corpus in the query's language,
+  never the positive, a copy of it (the benchmark's qrels, the same text) or a translation
+  of it (bitext): the random-negative baseline WebFAQ 2.0 compares hard negatives with.
 - hardneg: (anchor, positive, negative_1..negative_k) from hard_negatives, same loss: the
   k mined negatives of each query are added to the in-batch ones.
 - marginmse: (query, positive, negative_1..negative_k, label) with MarginMSELoss, label_i =
@@ -24,6 +28,7 @@ import json
 import math
 import platform
 import random
+import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -43,6 +48,7 @@ if TYPE_CHECKING:
 FINAL_MODEL = "final"
 RECORD = "faqmine_train.json"
 LOSS_LOG = "train_log.jsonl"
+CURVE_PREFIX = "curve-step-"
 
 
 @dataclass
@@ -103,6 +109,61 @@ def _teacher(scores: list[float], transform: str) -> list[float]:
     return list(scores)
 
 
+class RandomNegatives:
+    """Draws k random negatives for a query from its language's training-split corpus.
+
+    Excluded for a query: its positive, every document the benchmark's qrels judge relevant to it
+    (copies of the answer), every document with the positive's text, and every answer bitext links to
+    the positive's QA (its translations, which a multilingual corpus may hold in the same language when a
+    page declares the wrong one). The draw depends only on the seed and the query id, so it does not
+    change with the order or the number of other queries.
+    """
+
+    def __init__(self, config: TrainConfig) -> None:
+        bench = read_benchmarks(config.data, config.languages, folder=config.benchmarks_folder())
+        corpus = bench.corpus
+        if "split" in corpus.columns:
+            corpus = corpus[corpus["split"] == config.split]
+        corpus = corpus.sort_values("doc_id")
+        self.seed = config.seed
+        self.by_language: dict[str, list[tuple[str, str, str]]] = {
+            lang: list(zip(g["doc_id"], g["text"], g["qa_id"], strict=True))
+            for lang, g in corpus.groupby("language", sort=True)}
+        relevant = bench.qrels[bench.qrels["score"] > 0]
+        self.relevant: dict[str, set[str]] = relevant.groupby("query_id")["doc_id"].apply(set).to_dict()
+        self.qa_of_query = dict(zip(bench.queries["query_id"], bench.queries["qa_id"], strict=True))
+        self.translations: dict[str, set[str]] = {}
+        try:
+            from faqmine.retrieval.datasets import read_bitext
+
+            bitext = read_bitext(config.data)
+        except MissingDataset:
+            bitext = None
+        if bitext is not None:
+            for a, b in zip(bitext["qa_id_a"], bitext["qa_id_b"], strict=True):
+                self.translations.setdefault(a, set()).add(b)
+                self.translations.setdefault(b, set()).add(a)
+
+    def draw(self, query_id: str, language: str, positive: str, k: int) -> list[str] | None:
+        """k negative texts for the query, or None when its language has fewer than k allowed documents."""
+        qa = self.qa_of_query.get(query_id)
+        banned_docs = self.relevant.get(query_id, set()) | ({make_doc_id(qa)} if qa else set())
+        banned_qas = self.translations.get(qa, set()) if qa else set()
+        candidates = self.by_language.get(language, [])
+        rng = random.Random(f"randneg|{self.seed}|{query_id}")
+        chosen: list[str] = []
+        seen: set[str] = {positive}
+        for i in rng.sample(range(len(candidates)), len(candidates)):
+            doc, text, doc_qa = candidates[i]
+            if doc in banned_docs or doc_qa in banned_qas or text in seen:
+                continue
+            chosen.append(text)
+            seen.add(text)
+            if len(chosen) == k:
+                return chosen
+        return None
+
+
 def rows_from_hard_negatives(config: TrainConfig, counts: Counter) -> tuple[pd.DataFrame, list[str]]:
     """Rows with k negatives (and teacher margins for marginmse) from the hard_negatives dataset; for inbatch
     (pairs_from: hard_negatives) the same queries and positives without the negatives."""
@@ -119,11 +180,17 @@ def rows_from_hard_negatives(config: TrainConfig, counts: Counter) -> tuple[pd.D
     hn = hn[keep].sort_values("query_id")
     rows, languages = [], set()
     with_negatives = config.strategy != "inbatch"
+    sampler = RandomNegatives(config) if config.strategy == "randneg" else None
     for r in hn.itertuples(index=False):
         negatives = list(r.negatives)
         if len(negatives) < k:
             counts["dropped_too_few_negatives"] += 1
             continue
+        if sampler is not None:
+            negatives = sampler.draw(r.query_id, r.language, r.positive, k)
+            if negatives is None:
+                counts["dropped_too_few_random_negatives"] += 1
+                continue
         row = {"anchor": r.query, "positive": r.positive}
         if with_negatives:
             row.update({f"negative_{i + 1}": negatives[i] for i in range(k)})
@@ -139,6 +206,9 @@ def rows_from_hard_negatives(config: TrainConfig, counts: Counter) -> tuple[pd.D
 
 def rows_from_export(config: TrainConfig, counts: Counter) -> tuple[pd.DataFrame, list[str]]:
     """Rows from an export of hard_negatives (its languages are unknown: reported as "?")."""
+    if config.strategy == "randneg":
+        raise ValueError("randneg draws its negatives from the benchmarks corpus by language: point hard_negatives "
+                         "at the dataset, not at an export")
     table = _read_table(config.hard_negatives_folder())
     counts["export_rows"] += len(table)
     if config.strategy == "inbatch":
@@ -198,6 +268,57 @@ def freeze_word_embeddings(model: SentenceTransformer) -> int:
     return frozen
 
 
+_LAYER = re.compile(r"(?:^|\.)(?:layer|layers|block|h)\.(\d+)\.")
+
+
+def freeze_lower_layers(model: SentenceTransformer, n: int) -> int:
+    """Stop gradients to the embedding layer and the lowest `n` transformer layers; returns the parameters frozen.
+    Layers are found by their index in the parameter name (encoder.layer.3., layers.3., ...)."""
+    if n <= 0:
+        return 0
+    indices = {int(m.group(1)) for name, _ in model.named_parameters() if (m := _LAYER.search(name))}
+    if n > len(indices):
+        raise ValueError(f"freeze_layers={n}, but the model has {len(indices)} transformer layers")
+    frozen = 0
+    for name, parameter in model.named_parameters():
+        m = _LAYER.search(name)
+        if ".embeddings." in f".{name}" or (m and int(m.group(1)) < n):
+            if parameter.requires_grad:
+                frozen += parameter.numel()
+            parameter.requires_grad_(False)
+    return frozen
+
+
+def cap_tokens(model: SentenceTransformer, texts: list[str], max_tokens: int, prompt: str | None) -> list[str]:
+    """Cut every text after the token that fills `max_tokens` (counting the prompt and the special tokens), at a
+    character offset, so the text stays a prefix of the original."""
+    tokenizer = model.tokenizer
+    room = max(1, max_tokens - len(tokenizer(prompt or "", add_special_tokens=True)["input_ids"]))
+    encoded = tokenizer(texts, add_special_tokens=False, truncation=True, max_length=room,
+                        return_offsets_mapping=True)
+    out = []
+    for text, offsets in zip(texts, encoded["offset_mapping"], strict=True):
+        out.append(text[: offsets[-1][1]] if offsets else text)
+    return out
+
+
+def cap_lengths(model: SentenceTransformer, rows: pd.DataFrame, config: TrainConfig) -> Counter:
+    """Apply max_question_length to the anchor column and max_answer_length to the answer columns, in place;
+    returns how many texts were cut per column kind."""
+    cut: Counter = Counter()
+    query, passage = prompt_text(model, "query"), prompt_text(model, "document")
+    for column in [c for c in rows.columns if c not in ("label", "language")]:
+        question = column == "anchor"
+        limit = config.max_question_length if question else config.max_answer_length
+        if limit is None or limit >= config.max_seq_length:
+            continue
+        before = list(rows[column])
+        rows[column] = cap_tokens(model, before, int(limit), query if question else passage)
+        cut["questions_cut" if question else "answers_cut"] += sum(a != b for a, b in zip(before, rows[column],
+                                                                                            strict=True))
+    return cut
+
+
 def _prompts(model: SentenceTransformer, columns: list[str]) -> dict[str, str] | None:
     query, passage = prompt_text(model, "query"), prompt_text(model, "document")
     prompts = {}
@@ -222,6 +343,33 @@ def build_loss(model: SentenceTransformer, config: TrainConfig):
         return losses.CachedMultipleNegativesRankingLoss(model, scale=config.scale,
                                                          mini_batch_size=config.mini_batch_size)
     return losses.MultipleNegativesRankingLoss(model, scale=config.scale)
+
+
+def curve_steps(max_steps: int, fractions: list[float]) -> list[int]:
+    """The steps where a learning-curve point is saved: round(fraction x steps), at least 1, before the end."""
+    return sorted({min(max_steps - 1, max(1, round(float(f) * max_steps))) for f in fractions} - {0})
+
+
+def _curve_saver(output_dir: Path, fractions: list[float]):
+    from transformers import TrainerCallback
+
+    class CurveSaver(TrainerCallback):
+        """Saves the model at fixed fractions of the run as <output_dir>/curve-step-<N>."""
+
+        def __init__(self) -> None:
+            self.steps: list[int] = []
+            self.saved: list[str] = []
+
+        def on_train_begin(self, args, state, control, **kwargs):
+            self.steps = curve_steps(int(state.max_steps), fractions)
+
+        def on_step_end(self, args, state, control, model=None, **kwargs):
+            if state.global_step in self.steps and model is not None:
+                folder = output_dir / f"{CURVE_PREFIX}{state.global_step}"
+                model.save(str(folder))
+                self.saved.append(folder.name)
+
+    return CurveSaver()
 
 
 def _step_logger(path: Path):
@@ -299,6 +447,8 @@ def run_training(config: TrainConfig, force: bool = False) -> dict:
     model.max_seq_length = config.max_seq_length
     total = sum(p.numel() for p in model.parameters())
     frozen = freeze_word_embeddings(model) if config.freeze_embeddings else 0
+    frozen += freeze_lower_layers(model, config.freeze_layers)
+    data.counts.update(cap_lengths(model, data.rows, config))
     loss = build_loss(model, config)
     columns = list(data.rows.columns)
     text_columns = [c for c in columns if c != "label"]
@@ -328,8 +478,11 @@ def run_training(config: TrainConfig, force: bool = False) -> dict:
         run_name=config.name,
     )
     logger = _step_logger(output_dir / LOSS_LOG)
+    callbacks = [logger]
+    if config.curve_fractions:
+        callbacks.append(_curve_saver(output_dir, list(config.curve_fractions)))
     trainer = _trainer_class()(model=model, args=args, train_dataset=Dataset.from_pandas(data.rows),
-                                         loss=loss, callbacks=[logger])
+                               loss=loss, callbacks=callbacks)
     resume_from = None
     if config.resume == "auto":
         checkpoint = _latest_checkpoint(output_dir)
@@ -356,6 +509,8 @@ def run_training(config: TrainConfig, force: bool = False) -> dict:
         "first_logged_loss": losses[0]["loss"] if losses else None,
         "last_logged_loss": losses[-1]["loss"] if losses else None,
         "seconds": round(time.time() - started, 1),
+        "curve_checkpoints": sorted((p.name for p in output_dir.glob(f"{CURVE_PREFIX}*") if p.is_dir()),
+                                    key=lambda n: int(n[len(CURVE_PREFIX):])),
         "seconds_per_step": round(sum(steps[1:]) / max(1, len(steps) - 1), 3) if len(steps) > 1 else None,
         "device": config.device,
         "torch_threads": torch.get_num_threads(),
