@@ -243,3 +243,7 @@ def test_check_names_a_unit_in_two_splits(tmp_path):
     write("benchmarks_queries", [{**r, "query_id": "q_" + r["qa_id"], "text": "x"} for r in rows])
     problems = [str(p) for p in check_split_units(tmp_path)]
     assert problems == ["benchmarks: 1 split unit(s) in two splits, e.g. a.com"]
+    # an empty duplicates dataset (no Parquet file, as dedup writes it when nothing is duplicated) is no problem
+    (tmp_path / "duplicates").mkdir()
+    (tmp_path / "duplicates" / "_SUCCESS").touch()
+    assert [str(p) for p in check_split_units(tmp_path)] == problems

@@ -129,6 +129,8 @@ def check_split_units(root: Path) -> list[Problem]:
     if duplicates.is_dir():
         train_domains = {domain for domain, _, split in rows.values() if split == "train"}
         table = _read(duplicates, load_schema("duplicates").partition_by)
+        if table.num_rows == 0:  # a finished empty dataset has no Parquet file and so no columns
+            return problems
         leaks = {rep for rep, url in zip(table["representative_qa_id"].to_pylist(), table["url"].to_pylist(),
                                          strict=True)
                  if rep in rows and rows[rep][2] != "train" and registered_domain(url) in train_domains}
