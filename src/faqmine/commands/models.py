@@ -137,7 +137,8 @@ def add_reranker_arguments(parser: argparse.ArgumentParser) -> None:
                         "dev (default: the packaged multilingual-e5-small)")
     parser.add_argument("--hard-negatives", default=None, metavar="PATH|none", help="hard_negatives folder "
                         "(default: <data>/hard_negatives when there; none: random negatives only)")
-    parser.add_argument("--languages", nargs="+", default=None, metavar="LANG", help="only these languages")
+    parser.add_argument("--languages", nargs="+", default=None, metavar="LANG", help="train on these languages "
+                        "only (dev reranking covers every language; the others are marked zero-shot)")
     parser.add_argument("--loss", choices=LOSSES, default=d.loss, help="bce: pointwise BinaryCrossEntropyLoss; "
                         "listnet: listwise ListNetLoss over (positive, negatives)")
     parser.add_argument("--mined-negatives", type=int, default=d.mined_negatives,

@@ -58,7 +58,7 @@ class RerankerConfig:
     base_model: str | None = None  # local checkpoint to start from (default: the packaged multilingual-e5-small)
     encoder: str | None = None  # bi-encoder whose top-k is reranked on dev (default: the packaged e5)
     hard_negatives: str | None = None  # hard_negatives folder (default: <data>/hard_negatives; "none": random only)
-    languages: tuple[str, ...] | None = None  # train (and evaluate) on these languages only
+    languages: tuple[str, ...] | None = None  # train on these languages only (dev: every language, others zero-shot)
     loss: str = "bce"
     mined_negatives: int = 3
     random_negatives: int = 1
@@ -132,12 +132,18 @@ def training_rows(config: RerankerConfig, bench: Benchmark | None = None) -> Rer
     negatives and random train documents of its language (never dev or test documents)."""
     counts: Counter = Counter()
     bench = bench or read_benchmarks(config.data, config.languages)
-    corpus = bench.corpus[bench.corpus["split"] == "train"]
-    queries = bench.queries[bench.queries["split"] == "train"].sort_values("query_id")
+    in_train = bench.corpus["split"] == "train"
+    asked = bench.queries["split"] == "train"
+    if config.languages:
+        in_train &= bench.corpus["language"].isin(config.languages)
+        asked &= bench.queries["language"].isin(config.languages)
+    corpus = bench.corpus[in_train]
+    queries = bench.queries[asked].sort_values("query_id")
     texts = dict(zip(corpus["doc_id"], corpus["text"], strict=True))
     relevant = bench.qrels[bench.qrels["score"] > 0].groupby("query_id")["doc_id"].apply(set).to_dict()
     pool = {lang: sorted(group["doc_id"]) for lang, group in corpus.groupby("language")}
     mined = _mined(config, counts)
+    train_texts = set(texts.values())  # a mined negative outside the train split's documents is never used
     rng = random.Random(config.seed)
     rows: list[dict] = []
     languages: set[str] = set()
@@ -148,7 +154,9 @@ def training_rows(config: RerankerConfig, bench: Benchmark | None = None) -> Rer
             continue
         judged = relevant.get(q.query_id, set()) | {positive}
         bad_texts = {texts[d] for d in judged if d in texts}
-        negatives = [t for t in mined.get(q.query_id, []) if t not in bad_texts][:config.mined_negatives]
+        found = mined.get(q.query_id, [])
+        negatives = [t for t in found if t not in bad_texts and t in train_texts][:config.mined_negatives]
+        counts["mined_not_train"] += sum(1 for t in found if t not in train_texts)
         counts["mined_negatives"] += len(negatives)
         candidates = pool.get(q.language, [])
         wanted = config.random_negatives + (config.mined_negatives - len(negatives) if not mined else 0)
@@ -228,7 +236,7 @@ def train_reranker(config: RerankerConfig, bench: Benchmark | None = None) -> di
     started = time.perf_counter()
     output = Path(config.output)
     checkpoints = output / CHECKPOINTS
-    bench = bench or read_benchmarks(config.data, config.languages)
+    bench = bench or read_benchmarks(config.data)  # every language: those not trained on are the zero-shot ones
     data = training_rows(config, bench)
     if data.rows.empty:
         raise ValueError(f"no training rows from the train split of {config.data} ({dict(data.counts)})")
