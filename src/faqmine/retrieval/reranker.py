@@ -258,7 +258,7 @@ def train_reranker(config: RerankerConfig, bench: Benchmark | None = None) -> di
     args = CrossEncoderTrainingArguments(
         output_dir=str(checkpoints), max_steps=config.max_steps, num_train_epochs=config.epochs,
         per_device_train_batch_size=config.batch_size, learning_rate=config.learning_rate,
-        warmup_ratio=config.warmup_ratio, seed=config.seed, data_seed=config.seed, save_strategy="steps",
+        warmup_steps=config.warmup_ratio, seed=config.seed, data_seed=config.seed, save_strategy="steps",
         save_steps=config.save_steps, save_total_limit=2, logging_steps=max(1, min(50, config.save_steps)),
         report_to=[], disable_tqdm=not config.progress, use_cpu=(config.device or "cpu") == "cpu",
         dataloader_drop_last=False)
