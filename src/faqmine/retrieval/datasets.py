@@ -24,7 +24,7 @@ from faqmine.build_benchmarks.splits import DEFAULT_FRACTIONS, SplitConfig, spli
 from faqmine.core.schemas import load_schema
 
 HARD_NEGATIVE_COLUMNS = ("query_id", "language", "query", "positive_id", "positive", "positive_score",
-                         "negative_ids", "negatives", "negative_scores", "negative_sources")
+                         "negative_ids", "negatives", "negative_scores", "negative_sources", "teacher")
 BITEXT_COLUMNS = ("site", "language_a", "language_b", "qa_id_a", "qa_id_b", "question_a", "question_b",
                   "answer_a", "answer_b")
 

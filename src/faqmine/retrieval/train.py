@@ -198,6 +198,7 @@ def rows_from_hard_negatives(config: TrainConfig, counts: Counter) -> tuple[pd.D
             pos = _teacher([float(r.positive_score)], config.teacher_transform)[0]
             negs = _teacher([float(s) for s in list(r.negative_scores)[:k]], config.teacher_transform)
             row["label"] = [config.teacher_scale * (pos - s) for s in negs]
+            counts[f"teacher={getattr(r, 'teacher', None) or 'unknown'}"] += 1  # whose margins these are
         row["language"] = r.language
         rows.append(row)
         languages.add(r.language)

@@ -15,7 +15,11 @@
 3. Gather: per (query, retriever) the shards' lists are merged by a groupBy aggregation (sorted
    by score desc, doc_id asc, cut at k): the lists one shard holding everything gives.
 4. Teacher: the encoder's cosine (already computed for every hit in step 2), or a
-   CrossEncoder folder scoring (query, document) text pairs in `mapInArrow` batches.
+   CrossEncoder folder (`--teacher`, e.g. `faqmine models train-reranker`'s) scoring (query, positive)
+   and (query, candidate) text pairs in `mapInArrow` batches, the model loaded once per Python worker;
+   its scores replace the cosine everywhere after: the margin filters (relative_margin is
+   NV-Retriever's positive-aware filter), the selection and `negative_scores`; the `teacher` column of
+   hard_negatives names the model.
 5. Filters (faqmine.mine_negatives.negatives.filter_reasons, `mapInArrow`): the query's own answer, its
    qrels, identical answers (answer key), duplicates (duplicates dataset) and translations
    (bitext, as connected groups) of the positive, then the margins; selection by windows (one
@@ -93,8 +97,10 @@ class MiningConfig:
                                  "teacher) that qa_embeddings must come from (checked by model hash); default: "
                                  "$FAQMINE_ENCODER, else the packaged multilingual-e5-small under models/")
     device: str | None = option(None, help="torch device of the cross-encoder teacher (cpu, cuda, ...)")
-    teacher: str | None = option(None, metavar="PATH", help="sentence-transformers CrossEncoder folder (e.g. "
-                                 "bge-reranker-v2-m3); default: the encoder's cosine of query and passage")
+    teacher: str | None = option(None, metavar="PATH", help="sentence-transformers CrossEncoder folder (e.g. the "
+                                 "one `faqmine models train-reranker` writes, or bge-reranker-v2-m3) that scores "
+                                 "(query, positive) and (query, candidate) and drives the margin filters; default: "
+                                 "the encoder's cosine of query and passage")
     teacher_batch_size: int = option(32, help="cross-encoder batch size")
     shards: int = option(4, help="corpus shards per language, at least")
     max_shard_docs: int = option(50_000, help="more shards for a language whose shards would hold more documents "
@@ -115,6 +121,18 @@ class MiningConfig:
     @property
     def teacher_name(self) -> str:
         return f"cross-encoder:{self.teacher}" if self.teacher else "encoder-cosine"
+
+
+def _teacher_card(teacher: str | None) -> dict | None:
+    """What the teacher's card (faqmine models train-reranker) says of it as a reranker: pooled dev and realfaq
+    nDCG@10 against the bi-encoder's order, and whether it beat it; None for the cosine or a folder without card."""
+    from faqmine.retrieval.reranker import read_card  # the driver only, once
+
+    card = read_card(teacher) if teacher else None
+    if card is None:
+        return None
+    return {"dev": card.get("dev", {}).get("pooled"), "realfaq": card.get("realfaq", {}).get("pooled"),
+            "use_as_teacher": card.get("use_as_teacher"), "steps": card.get("training", {}).get("steps")}
 
 
 def _threads() -> int | None:
@@ -521,7 +539,8 @@ def run_mining(corpus: DataFrame, queries: DataFrame, embeddings: DataFrame, qre
                 F.col("_n.doc_id").cast("array<string>").alias("negative_ids"),
                 F.col("_n.text").cast("array<string>").alias("negatives"),
                 F.col("_n.teacher_score").cast("array<float>").alias("negative_scores"),
-                F.col("_n.source").cast("array<string>").alias("negative_sources"))
+                F.col("_n.source").cast("array<string>").alias("negative_sources"),
+                F.lit(config.teacher_name).alias("teacher"))
     )
     hard = keep(hard.select(*load_schema("hard_negatives").names))
 
@@ -549,7 +568,8 @@ def run_mining(corpus: DataFrame, queries: DataFrame, embeddings: DataFrame, qre
     n_candidates = sum(by_reason.values())
     n_negatives = by_reason.get(None, 0)
     info = {
-        "teacher": config.teacher_name, "encoder": config.encoder or "default", "texts_encoded": 0,
+        "teacher": config.teacher_name, "teacher_card": _teacher_card(config.teacher),
+        "encoder": config.encoder or "default", "texts_encoded": 0,
         "vectors_read": {"documents": sum(p.n_docs for p in plans.values()),
                          "queries": sum(p.n_queries for p in plans.values())},
         "k": config.recall.lexical_k,

@@ -1,0 +1,103 @@
+"""faqmine models train-reranker (faqmine.retrieval.reranker): training rows come from the train split only, two
+training steps on a tiny XQuAD data root write a CrossEncoder folder that loads and scores, its card holds the data,
+the steps and dev reranking scores (trained and zero-shot languages), resuming continues from the last checkpoint,
+and the real pages' cross-lingual tasks judge the translation of the question's own answer."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from helpers.paths import REALFAQ, need, need_model
+from helpers.xquad_data_root import build_fixture
+
+from faqmine.embedding.load import DEFAULT_ENCODER
+from faqmine.retrieval.datasets import read_benchmarks
+from faqmine.retrieval.reranker import CARD, RerankerConfig, realfaq_items, realfaq_tasks, train_reranker, training_rows
+
+pytestmark = pytest.mark.slow
+TRAINED = ("de", "en")
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("reranker")
+    build_fixture(folder, languages=("de", "en", "ar"), max_articles=5, questions_per_article=4, negatives=3)
+    return folder
+
+
+def test_training_rows_are_train_split_only(root):
+    bench = read_benchmarks(root)
+    config = RerankerConfig(data=str(root), output=str(root / "unused"), languages=TRAINED, mined_negatives=2,
+                            random_negatives=2)
+    data = training_rows(config, bench)
+    rows = data.rows
+    train_texts = set(bench.corpus.loc[bench.corpus["split"] == "train", "text"])
+    other_texts = set(bench.corpus.loc[bench.corpus["split"] != "train", "text"]) - train_texts
+    train_queries = set(bench.queries.loc[bench.queries["split"] == "train", "text"])
+    assert data.languages == list(TRAINED) and set(rows["language"]) == set(TRAINED)
+    assert set(rows["query"]) <= train_queries
+    assert set(rows["document"]) <= train_texts and not set(rows["document"]) & other_texts
+    positives = rows[rows["label"] == 1.0]
+    assert len(positives) == data.counts["queries"] > 0
+    assert data.counts["mined_negatives"] > 0 and data.counts["random_negatives"] > 0
+    # a negative is never a text judged relevant to its query
+    relevant = bench.qrels[bench.qrels["score"] > 0].merge(bench.corpus[["doc_id", "text"]], on="doc_id")
+    query_text = dict(zip(bench.queries["query_id"], bench.queries["text"], strict=True))
+    judged = {(query_text[q], t) for q, t in zip(relevant["query_id"], relevant["text"], strict=True)}
+    negatives = rows[rows["label"] == 0.0]
+    assert not judged & set(zip(negatives["query"], negatives["document"], strict=True))
+    assert len(negatives) == data.counts["mined_negatives"] + data.counts["random_negatives"]
+    assert negatives.groupby("query").size().max() == 4
+
+
+def test_two_steps_write_a_loadable_cross_encoder_with_its_card(root, tmp_path):
+    from sentence_transformers import CrossEncoder
+
+    need_model(DEFAULT_ENCODER, "encoder")
+    out = tmp_path / "reranker"
+    config = RerankerConfig(data=str(root), output=str(out), languages=TRAINED, max_steps=2, batch_size=4,
+                            max_length=64, save_steps=2, realfaq="none", resamples=100, progress=False)
+    card = train_reranker(config)
+    model = CrossEncoder(str(out), local_files_only=True)
+    scores = model.predict([("Wo liegt Berlin?", "Berlin liegt in Deutschland."), ("What is 2+2?", "Four.")])
+    assert scores.shape == (2,) and all(0.0 < s < 1.0 for s in scores)  # one logit, sigmoid
+
+    saved = json.loads((out / CARD).read_text(encoding="utf-8"))
+    assert saved == json.loads(json.dumps(card, default=str))
+    assert saved["training"]["steps"] == 2 and saved["data"]["split"] == "train"
+    assert saved["data"]["languages"] == list(TRAINED) and saved["data"]["counts"]["queries"] > 0
+    dev = saved["dev"]
+    bench = read_benchmarks(root)
+    n_dev = bench.queries[bench.queries["split"] == "dev"]["query_id"].nunique()
+    assert dev["pooled"]["queries"] == n_dev > 0
+    assert {lang: e["zero_shot"] for lang, e in dev["by_language"].items()} == {"ar": True, "de": False, "en": False}
+    assert dev["zero_shot"]["queries"] + dev["trained"]["queries"] == n_dev
+    for entry in (dev["pooled"], *dev["by_language"].values()):
+        lo, hi = entry["delta_ci"]
+        assert lo <= entry["delta"] <= hi
+        assert entry["delta"] == pytest.approx(entry["reranked"] - entry["bi_encoder"], abs=2e-4)
+    assert saved["use_as_teacher"] == (dev["pooled"]["delta_ci"][0] > 0)
+    assert "## Dev reranking" in (out / "README.md").read_text(encoding="utf-8")
+
+    # resume: two more steps continue from checkpoint-2
+    more = train_reranker(RerankerConfig(**{**config.__dict__, "max_steps": 4, "skip_eval": True}))
+    assert more["training"]["resumed_from"].endswith("checkpoint-2") and more["training"]["steps"] == 4
+    assert "dev" not in more
+
+
+def test_realfaq_cross_lingual_tasks_judge_the_translation():
+    need(REALFAQ / "gold.jsonl", "real FAQ gold pairs")
+    items = realfaq_items(REALFAQ)
+    key_of = {f"a{i}": (lang, key) for i, (lang, key, _, _) in enumerate(items)}
+    question_key = {f"q{i}": (lang, key) for i, (lang, key, _, _) in enumerate(items)}
+    tasks = realfaq_tasks(REALFAQ, max_queries=200, seed=3)
+    assert sum(len(t.queries) for t in tasks) == 200 and len(tasks) > 5
+    for task in tasks:
+        source, target = task.name.split("-")
+        assert source != target
+        assert {key_of[d][0] for d in task.docs} == {target}
+        for qid, judged in task.qrels.items():
+            (doc,) = judged
+            q_lang, q_key = question_key[qid.split("-")[0]]
+            assert q_lang == source and key_of[doc] == (target, q_key) and doc in task.docs
