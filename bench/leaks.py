@@ -124,6 +124,7 @@ def simulated(label: str, size: str, sim_args: str, root: Path, settings: dict[s
     print(f"[{label}] evaluate base on test", flush=True)
     run([sys.executable, str(REPO / "training" / "evaluate.py"), "--data", str(data), "--run-id", "leaks",
          "--systems", "base", "--train-languages", *TRAINED, "--embeddings", str(data / "qa_embeddings"),
+         "--realfaq", "none", "--tasks", "mono", "cross", "lareqa",
          *shlex.split(settings.get("EVAL_ARGS", ""))], spark_env(), log)
     metrics = pq.read_table(data / "eval" / "metrics" / "leaks.parquet").to_pandas()
     for task in ("mono", "cross", "lareqa"):

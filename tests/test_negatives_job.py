@@ -73,8 +73,9 @@ def data_root(spark, tmp_path_factory):
     root = tmp_path_factory.mktemp("negatives")
     qas = _qas()
     corpus = [{"doc_id": doc_id(r["qa_id"]), "qa_id": r["qa_id"], "title": "", "text": r["answer"],
-               "domain": r["domain"], "language": r["language"], "split": r["split"]} for r in qas]
+               "domain": r["domain"], "unit": r["domain"], "language": r["language"], "split": r["split"]} for r in qas]
     queries = [{"query_id": query_id(r["qa_id"]), "qa_id": r["qa_id"], "text": r["question"], "domain": r["domain"],
+                "unit": r["domain"],
                 "language": r["language"], "split": r["split"]} for r in qas]
     qrels = [{"query_id": query_id(q["qa_id"]), "doc_id": doc_id(d["qa_id"]), "score": 1, "language": q["language"],
               "split": q["split"]}
