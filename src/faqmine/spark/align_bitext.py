@@ -23,8 +23,7 @@ Stats count QAs: out = QAs in at least one pair; dropped `no_other_language_on_s
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from dataclasses import dataclass, field
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -37,8 +36,8 @@ from faqmine.align_bitext.alignment import AlignConfig, neighbour_edges
 from faqmine.core.options import option
 from faqmine.core.schemas import load_schema
 from faqmine.core.stats import StageStats
-from faqmine.embedding.encode import arrow_to_vectors, resolve_encoder_path
-from faqmine.spark.embed import check_embeddings, vectors_for
+from faqmine.embedding.encode import arrow_to_vectors
+from faqmine.spark.embed import ReadsEmbeddings, vectors_for
 from faqmine.spark.stage import DatasetArg, Stage, StageOutput
 
 JOB = "align_bitext"
@@ -218,7 +217,7 @@ def run_bitext(qa_dedup: DataFrame, embeddings: DataFrame, config: BitextConfig 
     return BitextResult(bitext=bitext, stats=stats, info=info, persisted=[qas, vectors, bitext])
 
 
-class AlignBitext(Stage):
+class AlignBitext(ReadsEmbeddings, Stage):
     """`qa_dedup` -> `bitext`: same-site QA pairs in two languages that match."""
 
     name, config_type = JOB, BitextConfig
@@ -226,17 +225,6 @@ class AlignBitext(Stage):
     inputs = (DatasetArg("input", "qa_dedup", "qa_dedup dataset folder"),
               DatasetArg("embeddings", "qa_embeddings", "qa_embeddings of the same qa_dedup (the embed stage)"))
     outputs = (DatasetArg("output", "bitext", "bitext dataset folder to write (replaced atomically)"),)
-
-    def configure(self, args, parser) -> BitextConfig:
-        config = super().configure(args, parser)
-        encoder = resolve_encoder_path(config.encoder)
-        if not Path(encoder).is_dir():
-            parser.error(f"no encoder folder at {encoder} (build the default one with `make setup`)")
-        return replace(config, encoder=encoder)
-
-    def read_inputs(self, spark, args):
-        check_embeddings(args.embeddings, resolve_encoder_path(args.encoder))
-        return super().read_inputs(spark, args)
 
     def run(self, spark, inputs, config, args) -> StageOutput:
         result = run_bitext(inputs["input"], inputs["embeddings"], config)

@@ -24,8 +24,7 @@ import json
 import shutil
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from dataclasses import dataclass, field
 
 import pyarrow as pa
 from pyspark import StorageLevel
@@ -39,9 +38,8 @@ from faqmine.build_benchmarks.units import UnitConfig
 from faqmine.core.options import option
 from faqmine.core.schemas import load_schema
 from faqmine.core.stats import StageStats, write_stats
-from faqmine.embedding.encode import resolve_encoder_path
 from faqmine.spark.datasets import local_path, replace_folder, write_dataset
-from faqmine.spark.embed import check_embeddings
+from faqmine.spark.embed import ReadsEmbeddings
 from faqmine.spark.split_units import build_units
 from faqmine.spark.stage import DatasetArg, Stage, StageOutput
 
@@ -199,7 +197,7 @@ def run_benchmarks(qa_dedup: DataFrame, embeddings: DataFrame, duplicates: DataF
     )
 
 
-class BuildBenchmarks(Stage):
+class BuildBenchmarks(ReadsEmbeddings, Stage):
     """`qa_dedup` + `qa_embeddings` (+ `duplicates`) -> benchmarks/{corpus,queries,qrels} + `_contamination.json`
     (+ the BEIR export), written as one folder."""
 
@@ -212,17 +210,6 @@ class BuildBenchmarks(Stage):
               DatasetArg("duplicates", "duplicates", "the duplicates dedup wrote beside qa_dedup: their clusters join "
                          "domains into units (omit to link by vectors only)", required=False))
     outputs = (DatasetArg("output", "benchmarks", "benchmarks folder to write (replaced atomically)"),)
-
-    def configure(self, args, parser) -> BenchmarkConfig:
-        config = super().configure(args, parser)
-        encoder = resolve_encoder_path(config.encoder)
-        if not Path(encoder).is_dir():
-            parser.error(f"no encoder folder at {encoder} (build the default one with `make setup`)")
-        return replace(config, encoder=encoder)
-
-    def read_inputs(self, spark, args):
-        check_embeddings(args.embeddings, resolve_encoder_path(args.encoder))
-        return super().read_inputs(spark, args)
 
     def run(self, spark, inputs, config, args) -> StageOutput:
         target = local_path(args.output)

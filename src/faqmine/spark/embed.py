@@ -93,6 +93,23 @@ def read_embeddings(spark: SparkSession, path: str, encoder: str) -> DataFrame:
     return read_dataset(spark, path, DATASET)
 
 
+class ReadsEmbeddings:
+    """Mixin for a Stage that reads `--embeddings` and whose Config names its `encoder`: the encoder folder is
+    resolved on the driver (executors need not share its environment), and vectors of another model are refused
+    before anything runs. List it before `Stage`: `class AlignBitext(ReadsEmbeddings, Stage)`."""
+
+    def configure(self, args, parser):
+        config = super().configure(args, parser)
+        encoder = resolve_encoder_path(config.encoder)
+        if not Path(encoder).is_dir():
+            parser.error(f"no encoder folder at {encoder} (build the default one with `make setup`)")
+        return replace(config, encoder=encoder)
+
+    def read_inputs(self, spark, args):
+        check_embeddings(args.embeddings, resolve_encoder_path(args.encoder))
+        return super().read_inputs(spark, args)
+
+
 def vectors_for(rows: DataFrame, embeddings: DataFrame, what: str) -> DataFrame:
     """rows with their QA's vectors joined by qa_id; a QA without vectors raises, naming how many and one qa_id.
 
