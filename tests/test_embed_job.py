@@ -140,7 +140,8 @@ def test_evaluation_reads_the_base_vectors_instead_of_encoding(spark, tmp_path):
 
     def evaluate(run_id: str, *extra: str) -> tuple[dict, dict]:
         command = [sys.executable, str(REPO / "training" / "evaluate.py"), "--data", str(tmp_path), "--run-id", run_id,
-                   "--systems", "base", "--tasks", "mono", "--max-seq-length", "256", "--resamples", "50", *extra]
+                   "--systems", "base", "--tasks", "mono", "--realfaq", "none",  # real pages are not in qa_embeddings
+                   "--max-seq-length", "256", "--resamples", "50", *extra]
         subprocess.run(command, check=True, capture_output=True, text=True)
         meta = json.loads((tmp_path / "eval" / "runs" / f"{run_id}.json").read_text())
         import pandas as pd
