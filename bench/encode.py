@@ -21,17 +21,18 @@ cosine of each backend's vectors to torch's.
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import statistics
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
 
 import common
 import numpy as np
+
+from faqmine.retrieval.realfaq import aligned_items
 
 REPO = Path(__file__).resolve().parents[1]
 DEPTH = 100
@@ -43,40 +44,6 @@ def xquad_items(languages: list[str], n: int) -> list[tuple[str, str, str, str]]
 
     return [(language, qid, question, answer) for language in languages
             for qid, question, answer in xquad_pairs(language)[:n]]
-
-
-def realfaq_items() -> tuple[list[tuple[str, str, str, str]], dict[str, int]]:
-    """(language, translation key, question, answer) of data/realfaq, the key being group:position for the
-    aligned pages of a translation group (None elsewhere: distractors only); and the aligned pages per group."""
-    folder = REPO / "data" / "realfaq"
-    pages = [json.loads(line) for line in (folder / "manifest.jsonl").read_text(encoding="utf-8").splitlines()]
-    gold: dict[str, list[dict]] = defaultdict(list)
-    for line in (folder / "gold.jsonl").read_text(encoding="utf-8").splitlines():
-        pair = json.loads(line)
-        gold[pair["url"]].append(pair)
-    language = {p["url"]: p.get("qa_language") or p["language"] for p in pages}
-    aligned: dict[str, str] = {}
-    groups: dict[str, int] = {}
-    by_group: dict[str, list[dict]] = defaultdict(list)
-    for page in pages:
-        if page.get("translation_group") and page["url"] in gold:
-            by_group[page["translation_group"]].append(page)
-    for group, members in by_group.items():
-        size = Counter(len(gold[p["url"]]) for p in members).most_common(1)[0][0]
-        chosen, seen = [], set()
-        for page in members:
-            if len(gold[page["url"]]) == size and language[page["url"]] not in seen:
-                chosen.append(page["url"])
-                seen.add(language[page["url"]])
-        if len(chosen) > 1:
-            aligned.update({url: group for url in chosen})
-            groups[group] = len(chosen)
-    items = []
-    for url, pairs in gold.items():
-        for position, pair in enumerate(sorted(pairs, key=lambda p: p["qa_index"])):
-            key = f"{aligned[url]}:{position}" if url in aligned else None
-            items.append((language.get(url, pair["language"]), key, pair["question"], pair["answer"]))
-    return items, groups
 
 
 def per_query_ndcg(items, questions: np.ndarray, answers: np.ndarray) -> list[float]:
@@ -129,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     cores = os.cpu_count() or 1
     query, passage = EncodeConfig(prompt_name="query"), EncodeConfig(prompt_name="passage")
     xquad = xquad_items(args.languages, args.xquad_qas)
-    realfaq, groups = realfaq_items()
+    realfaq, groups = aligned_items()
     speed_texts = [text for item in xquad_items(args.languages, args.speed_texts) for text in item[2:]]
     speed_texts = speed_texts[::max(1, len(speed_texts) // args.speed_texts)][:args.speed_texts]
 

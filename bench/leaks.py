@@ -37,7 +37,6 @@ import pyarrow.parquet as pq
 
 from faqmine.build_benchmarks.splits import SplitConfig, split_of
 from faqmine.build_benchmarks.units import UnitConfig, best_per_language, truth_leaks
-from faqmine.embedding.encode import arrow_to_vectors
 
 REPO = common.REPO
 TRAINED = ("de", "en", "es", "ru", "zh")  # the experiment's training languages (configs/experiment/*.yaml)
@@ -171,8 +170,8 @@ def link_sweep(qas, data: Path) -> list[dict]:
     vectors = table(data / "qa_embeddings", ["qa_id", "question_embedding", "answer_embedding"])
     frame = qas.merge(vectors, on="qa_id")
     w = config.question_weight
-    joined = np.hstack([arrow_to_vectors_like(frame.question_embedding) * np.sqrt(w),
-                        arrow_to_vectors_like(frame.answer_embedding) * np.sqrt(1 - w)]).astype(np.float32)
+    joined = np.hstack([np.stack(frame.question_embedding.to_numpy()) * np.sqrt(w),
+                        np.stack(frame.answer_embedding.to_numpy()) * np.sqrt(1 - w)]).astype(np.float32)
     domains, languages = frame.domain.tolist(), frame.language.tolist()
     rows, cols, scores = best_per_language(joined, domains, joined, domains, languages)
     best = {(int(r), languages[int(c)]): (int(c), float(s)) for r, c, s in zip(rows, cols, scores, strict=True)}
@@ -198,12 +197,6 @@ def link_sweep(qas, data: Path) -> list[dict]:
                       "recall": len(gold & set(found)) / len(gold) if gold else float("nan"),
                       "default": abs(t - config.translation_threshold) < 1e-9})
     return sweep
-
-
-def arrow_to_vectors_like(column) -> np.ndarray:
-    import pyarrow as pa
-
-    return arrow_to_vectors(pa.array(column.tolist(), pa.list_(pa.float32())))
 
 
 def write(args, results: list[dict], real: dict | None, total: float) -> int:

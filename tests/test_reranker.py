@@ -13,7 +13,8 @@ from helpers.xquad_data_root import build_fixture
 
 from faqmine.embedding.load import DEFAULT_ENCODER
 from faqmine.retrieval.datasets import read_benchmarks
-from faqmine.retrieval.reranker import CARD, RerankerConfig, realfaq_items, realfaq_tasks, train_reranker, training_rows
+from faqmine.retrieval.realfaq import aligned_items
+from faqmine.retrieval.reranker import CARD, RerankerConfig, realfaq_tasks, train_reranker, training_rows
 
 pytestmark = pytest.mark.slow
 TRAINED = ("de", "en")
@@ -88,7 +89,7 @@ def test_two_steps_write_a_loadable_cross_encoder_with_its_card(root, tmp_path):
 
 def test_realfaq_cross_lingual_tasks_judge_the_translation():
     need(REALFAQ / "gold.jsonl", "real FAQ gold pairs")
-    items = realfaq_items(REALFAQ)
+    items, _ = aligned_items(REALFAQ)
     key_of = {f"a{i}": (lang, key) for i, (lang, key, _, _) in enumerate(items)}
     question_key = {f"q{i}": (lang, key) for i, (lang, key, _, _) in enumerate(items)}
     tasks = realfaq_tasks(REALFAQ, max_queries=200, seed=3)

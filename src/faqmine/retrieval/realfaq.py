@@ -23,7 +23,7 @@ same document and counts as found):
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,6 +73,45 @@ def read_pages(folder: str | Path = DEFAULT_DIR) -> list[Page]:
         pages.append(Page(url, rows[0]["language"], groups.get(url), [r["question"] for r in rows],
                           [r["answer"] for r in rows]))
     return pages
+
+
+def aligned_items(folder: str | Path = DEFAULT_DIR) -> tuple[list[tuple[str, str | None, str, str]], dict[str, int]]:
+    """(language, translation key, question, answer) of every gold pair of data/realfaq; the key is
+    group:position on the pages of a translation group that hold the same number of pairs (one page per
+    language; the most common count of the group's pages), None elsewhere (distractors only); and the aligned
+    pages per group. The reranker's real-page tasks and bench/encode.py read the pages this way (the evaluation's
+    tasks, `build_realfaq_tasks`, skip a group whose pages differ instead)."""
+    folder = Path(folder)
+    pages = [json.loads(line) for line in (folder / "manifest.jsonl").read_text(encoding="utf-8").splitlines()
+             if line.strip()]
+    gold: dict[str, list[dict]] = defaultdict(list)
+    for line in (folder / "gold.jsonl").read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            pair = json.loads(line)
+            gold[pair["url"]].append(pair)
+    language = {p["url"]: p.get("qa_language") or p["language"] for p in pages}
+    by_group: dict[str, list[dict]] = defaultdict(list)
+    for page in pages:
+        if page.get("translation_group") and page["url"] in gold:
+            by_group[page["translation_group"]].append(page)
+    aligned: dict[str, str] = {}
+    groups: dict[str, int] = {}
+    for group, members in sorted(by_group.items()):
+        size = Counter(len(gold[p["url"]]) for p in members).most_common(1)[0][0]
+        chosen, seen = [], set()
+        for page in members:
+            if len(gold[page["url"]]) == size and language[page["url"]] not in seen:
+                chosen.append(page["url"])
+                seen.add(language[page["url"]])
+        if len(chosen) > 1:
+            aligned.update({url: group for url in chosen})
+            groups[group] = len(chosen)
+    items = []
+    for url, pairs in sorted(gold.items()):
+        for position, pair in enumerate(sorted(pairs, key=lambda p: p["qa_index"])):
+            key = f"{aligned[url]}:{position}" if url in aligned else None
+            items.append((language.get(url) or pair["language"], key, pair["question"], pair["answer"]))
+    return items, groups
 
 
 def _doc(kind: str, language: str, text: str) -> str:

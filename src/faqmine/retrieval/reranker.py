@@ -14,7 +14,7 @@ It is measured as a reranker before it may act as a teacher (`rerank_evaluation`
 bi-encoder's top `depth` (20) documents of the query's language are reranked, and nDCG@10 of the reranked
 order is compared with the bi-encoder's own order, query by query (paired bootstrap interval of the mean
 difference, faqmine.retrieval.bootstrap), per language, pooled, and for the languages it was trained on and
-the zero-shot ones; and on the real pages of data/realfaq (`realfaq_items`): questions of one language
+the zero-shot ones; and on the real pages of data/realfaq (`realfaq.aligned_items`): questions of one language
 against the answers of another language, for the pages that translate each other. The card
 (`faqmine_reranker.json` and README.md in the model folder) records data, steps and those numbers;
 `use_as_teacher` is true only when the pooled dev difference's interval is above 0.
@@ -39,6 +39,8 @@ from faqmine.retrieval.bootstrap import DEFAULT_RESAMPLES, bootstrap_ci, paired_
 from faqmine.retrieval.datasets import Benchmark, MissingDataset, read_benchmarks, read_hard_negatives
 from faqmine.retrieval.dense import search
 from faqmine.retrieval.metrics import evaluate_run
+from faqmine.retrieval.realfaq import aligned_items
+from faqmine.retrieval.train import freeze_word_embeddings
 
 if TYPE_CHECKING:
     from sentence_transformers import CrossEncoder, SentenceTransformer
@@ -203,15 +205,6 @@ def _resume_from(config: RerankerConfig, checkpoints: Path) -> str | None:
     return config.resume
 
 
-def _freeze_word_embeddings(model: CrossEncoder) -> int:
-    frozen = 0
-    for name, parameter in model.named_parameters():
-        if "word_embeddings" in name or name.endswith("embed_tokens.weight"):
-            parameter.requires_grad_(False)
-            frozen += parameter.numel()
-    return frozen
-
-
 def load_reranker(path: str | Path, device: str | None = None, max_length: int | None = None) -> CrossEncoder:
     """A CrossEncoder folder from disk (local files only)."""
     from sentence_transformers import CrossEncoder
@@ -244,7 +237,7 @@ def train_reranker(config: RerankerConfig, bench: Benchmark | None = None) -> di
     transformers.set_seed(config.seed)
     model = CrossEncoder(base, num_labels=1, max_length=config.max_length, device=config.device,
                          local_files_only=True)
-    frozen = _freeze_word_embeddings(model) if config.freeze_embeddings else 0
+    frozen = freeze_word_embeddings(model) if config.freeze_embeddings else 0
     if config.loss == "listnet":
         loss = ListNetLoss(model)
         columns = ["query", "docs", "labels"]
@@ -374,45 +367,10 @@ def dev_tasks(bench: Benchmark, split: str = "dev", max_queries: int | None = No
     return tasks
 
 
-def realfaq_items(folder: str | Path) -> list[tuple[str, str | None, str, str]]:
-    """(language, translation key, question, answer) of every gold pair of data/realfaq; the key is
-    group:position on the pages of a translation group that hold the same number of pairs (one page per
-    language), None elsewhere (distractors only)."""
-    folder = Path(folder)
-    pages = [json.loads(line) for line in (folder / "manifest.jsonl").read_text(encoding="utf-8").splitlines()
-             if line.strip()]
-    gold: dict[str, list[dict]] = defaultdict(list)
-    for line in (folder / "gold.jsonl").read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            pair = json.loads(line)
-            gold[pair["url"]].append(pair)
-    language = {p["url"]: p.get("qa_language") or p["language"] for p in pages}
-    by_group: dict[str, list[dict]] = defaultdict(list)
-    for page in pages:
-        if page.get("translation_group") and page["url"] in gold:
-            by_group[page["translation_group"]].append(page)
-    aligned: dict[str, str] = {}
-    for group, members in sorted(by_group.items()):
-        size = Counter(len(gold[p["url"]]) for p in members).most_common(1)[0][0]
-        chosen, seen = [], set()
-        for page in members:
-            if len(gold[page["url"]]) == size and language[page["url"]] not in seen:
-                chosen.append(page["url"])
-                seen.add(language[page["url"]])
-        if len(chosen) > 1:
-            aligned.update({url: group for url in chosen})
-    items = []
-    for url, pairs in sorted(gold.items()):
-        for position, pair in enumerate(sorted(pairs, key=lambda p: p["qa_index"])):
-            key = f"{aligned[url]}:{position}" if url in aligned else None
-            items.append((language.get(url) or pair["language"], key, pair["question"], pair["answer"]))
-    return items
-
-
 def realfaq_tasks(folder: str | Path, max_queries: int | None = None, seed: int = 0) -> list[RerankTask]:
     """Cross-lingual tasks on the real pages: questions in X against every answer in Y (X != Y) of data/realfaq;
     relevant: the answer of the same translation key. One task per language pair; queries capped in all."""
-    items = realfaq_items(folder)
+    items, _ = aligned_items(folder)
     answers: dict[str, dict[str, str]] = defaultdict(dict)
     by_key: dict[str, dict[str, str]] = defaultdict(dict)  # key -> language -> doc
     for i, (language, key, _, answer) in enumerate(items):
