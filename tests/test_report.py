@@ -175,3 +175,17 @@ def test_verdict_needs_every_seed() -> None:
     assert _verdict(row, [0.02, 0.03, -0.01]).startswith("no call")
     assert _verdict(SimpleNamespace(ci_low=-0.05, ci_high=-0.01), [-0.02, -0.03]) == "worse"
     assert _verdict(SimpleNamespace(ci_low=-0.01, ci_high=0.05), [0.02, 0.03]) == "no detectable difference"
+
+
+@pytest.mark.parametrize(("teacher", "label"), [("encoder-cosine", "marginmse (self-distillation)"),
+                                                 ("cross-encoder:models/reranker", "marginmse (cross-encoder teacher)")])
+def test_marginmse_is_named_by_its_teacher(eval_dir: Path, tmp_path: Path, teacher: str, label: str) -> None:
+    """MarginMSE on the encoder's own cosine margins is self-distillation: every table and the answer say so."""
+    meta = json.loads((eval_dir / "runs" / "t.json").read_text())
+    meta["training_runs"] = {"marginmse@1": {"counts": {"rows": 10, f"teacher={teacher}": 10}, "config": {}}}
+    (eval_dir / "runs" / "t.json").write_text(json.dumps(meta))
+    text = Path(write_report(eval_dir, tmp_path / "r")["summary"]).read_text()
+    assert f"| all | {label} |" in text.split("## Pooled scores")[1]  # the pooled tables
+    assert f"| {label} |" in text.split("## Full table")[1]
+    assert f"- **MarginMSE vs in-batch negatives** ({label} - inbatch)" in text.split("\n## ")[1]
+    assert "| marginmse |" not in text and "marginmse - inbatch" not in text

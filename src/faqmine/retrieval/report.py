@@ -43,6 +43,21 @@ def _strategy_order(names: Sequence[str]) -> list[str]:
     return [s for s in ORDER if s in names] + sorted(s for s in names if s not in ORDER)
 
 
+def strategy_labels(meta: dict) -> dict[str, str]:
+    """How a strategy is named in the report's text, tables and plots where its name alone would mislead:
+    marginmse trained on the base encoder's own cosine margins (the teacher column says `encoder-cosine`) is
+    self-distillation, not distillation from a better teacher. Read from the training runs' counts of rows per
+    teacher (faqmine_train.json, copied into the evaluation's run record)."""
+    teachers = {key.split("=", 1)[1] for name, record in (meta.get("training_runs") or {}).items()
+                if name.split("@")[0] == "marginmse"
+                for key in (record.get("counts") or {}) if key.startswith("teacher=")}
+    if teachers and teachers <= {"encoder-cosine", "unknown"}:
+        return {"marginmse": "marginmse (self-distillation)"}
+    if teachers:
+        return {"marginmse": "marginmse (cross-encoder teacher)"}
+    return {}
+
+
 def latest_run_id(eval_dir: str | Path) -> str:
     files = sorted((Path(eval_dir) / "metrics").glob("*.parquet"), key=lambda p: p.stat().st_mtime)
     if not files:
@@ -139,7 +154,7 @@ def _spread_text(values: list[float] | None) -> str:
     return f"{min(values):.3f}-{max(values):.3f}"
 
 
-def _pooled_tables(metrics: pd.DataFrame, strategies: list[str]) -> list[str]:
+def _pooled_tables(metrics: pd.DataFrame, strategies: list[str], names: dict[str, str]) -> list[str]:
     out = []
     spread = _spread(metrics)
     scores = pooled_rows(metrics)
@@ -157,14 +172,15 @@ def _pooled_tables(metrics: pd.DataFrame, strategies: list[str]) -> list[str]:
                 for m in metric_names:
                     r = cell[cell["metric"] == m]
                     values.append(_fmt(*r[["value", "ci_low", "ci_high"]].iloc[0]) if not r.empty else "")
-                rows.append([group, s, str(int(cell["n_seeds"].iloc[0])), str(int(cell["n_queries"].iloc[0])),
-                             values[0], _spread_text(spread.get((s, task, group, metric_names[0]))), *values[1:]])
+                rows.append([group, names.get(s, s), str(int(cell["n_seeds"].iloc[0])),
+                             str(int(cell["n_queries"].iloc[0])), values[0],
+                             _spread_text(spread.get((s, task, group, metric_names[0]))), *values[1:]])
         out.append(f"### {TASK_NAMES.get(task, task)} (`{task}`)\n\n" + _md_table(
             ["languages", "strategy", "seeds", "queries", metric_names[0], "seed range", *metric_names[1:]], rows))
     return out
 
 
-def _per_seed_table(metrics: pd.DataFrame, strategies: list[str]) -> str:
+def _per_seed_table(metrics: pd.DataFrame, strategies: list[str], names: dict[str, str]) -> str:
     """nDCG@10 of every training run (strategy x seed) per task, all languages pooled."""
     d = seed_rows(metrics)
     d = d[d["baseline"].isna() & (d["language_pair"] == "all") & (d["metric"] == MAIN_METRIC)]
@@ -175,7 +191,7 @@ def _per_seed_table(metrics: pd.DataFrame, strategies: list[str]) -> str:
     for s in strategies:
         for seed in sorted(set(d.loc[d["strategy"] == s, "seed"])):
             cell = d[(d["strategy"] == s) & (d["seed"] == seed)].set_index("task")["value"]
-            rows.append([s, str(int(seed)), *[f"{cell[t]:.3f}" if t in cell else "" for t in tasks]])
+            rows.append([names.get(s, s), str(int(seed)), *[f"{cell[t]:.3f}" if t in cell else "" for t in tasks]])
     return _md_table(["strategy", "seed", *tasks], rows)
 
 
@@ -192,7 +208,7 @@ def comparisons(metrics: pd.DataFrame, baselines: Sequence[str] = ("randneg", "i
     return pd.DataFrame(rows)
 
 
-def _comparison_lines(metrics: pd.DataFrame, strategies: list[str]) -> list[str]:
+def _comparison_lines(metrics: pd.DataFrame, strategies: list[str], names: dict[str, str]) -> list[str]:
     lines = []
     table = comparisons(metrics)
     if table.empty:
@@ -211,7 +227,8 @@ def _comparison_lines(metrics: pd.DataFrame, strategies: list[str]) -> list[str]
                 continue
             seeds = f" (seeds: {', '.join(f'{x:+.3f}' for x in r.seed_deltas)})" if len(r.seed_deltas) > 1 else ""
             lines.append(f"- {r.task}, {r.language_pair} ({r.n_queries} queries, {r.n_seeds} seed pairs): "
-                         f"{r.strategy} - {baseline} = {_fmt(r.value, r.ci_low, r.ci_high, True)}, p = "
+                         f"{names.get(r.strategy, r.strategy)} - {baseline} = "
+                         f"{_fmt(r.value, r.ci_low, r.ci_high, True)}, p = "
                          f"{r.p_value:.3g}{seeds}: {r.verdict}")
     return lines
 
@@ -221,8 +238,9 @@ def _say(row) -> str:
     return _fmt(row.value, row.ci_low, row.ci_high, True) + ("" if called else " (no call)")
 
 
-def answer_paragraph(metrics: pd.DataFrame) -> list[str]:
+def answer_paragraph(metrics: pd.DataFrame, names: dict[str, str] | None = None) -> list[str]:
     """The answer in words: every question of the experiment with its pooled difference and interval."""
+    names = names or {}
     table = comparisons(metrics)
     if table.empty:
         return ["No trained strategy was evaluated against a baseline: nothing to answer."]
@@ -255,23 +273,23 @@ def answer_paragraph(metrics: pd.DataFrame) -> list[str]:
                 r = cell.iloc[0]
                 bits.append(f"{TASK_NAMES.get(task, task)}{'' if group == 'all' else ', zero-shot'} {_say(r)}")
                 if r.verdict not in ("better", "worse") and group == "all":
-                    cannot.append(f"{strategy} vs {baseline} on {task}")
+                    cannot.append(f"{names.get(strategy, strategy)} vs {baseline} on {task}")
         called = part[part["verdict"].isin(["better", "worse"])]
-        out.append(f"- **{title}** ({strategy} - {baseline}): " + "; ".join(bits)
+        out.append(f"- **{title}** ({names.get(strategy, strategy)} - {baseline}): " + "; ".join(bits)
                    + f". Called: {len(called)} of {len(part)} pooled cells.")
     forgetting = table[(table["task"] == "parallel") & (table["baseline"] == "base")
                        & (table["language_pair"] == "all")]
     if not forgetting.empty:
         out.append("- **Forgetting** (parallel-text retrieval on the real pages, a task no model was trained on; "
                    "each strategy - base): " + "; ".join(
-                       f"{r.strategy} {_say(r)}" for r in forgetting.itertuples(index=False)
+                       f"{names.get(r.strategy, r.strategy)} {_say(r)}" for r in forgetting.itertuples(index=False)
                        if r.strategy not in ("bm25", "hybrid")) + ".")
     if cannot:
         out.append("- **Where the data cannot tell** (no call on all languages pooled): " + ", ".join(cannot) + ".")
     return out
 
 
-def _not_helped(metrics: pd.DataFrame, strategy: str) -> list[str]:
+def _not_helped(metrics: pd.DataFrame, strategy: str, names: dict[str, str]) -> list[str]:
     metrics = pooled_rows(metrics)
     d = metrics[(metrics["baseline"] == "inbatch") & (metrics["strategy"] == strategy)
                 & (metrics["metric"] == MAIN_METRIC) & ~metrics["language_pair"].isin(POOLED)]
@@ -283,7 +301,8 @@ def _not_helped(metrics: pd.DataFrame, strategy: str) -> list[str]:
         worse = part[part["value"] < 0].sort_values("value")
         tied = part[part["value"] == 0]
         significant = part[part["ci_low"] > 0]
-        lines.append(f"- {task}: {strategy} beat inbatch with an interval above 0 on {len(significant)} of "
+        lines.append(f"- {task}: {names.get(strategy, strategy)} beat inbatch with an interval above 0 on "
+                     f"{len(significant)} of "
                      f"{len(part)} language (pair)s; it was lower on {len(worse)}"
                      + (": " + ", ".join(f"{r.language_pair} ({r.value:+.3f}, {r.language_group})"
                                          for r in worse.head(20).itertuples(index=False)) if len(worse) else "")
@@ -396,7 +415,7 @@ def _html(markdown_text: str) -> str:
            f"</style></head><body>{''.join(body)}</body></html>\n"
 
 
-def _plots(metrics: pd.DataFrame, out: Path, strategies: list[str]) -> list[str]:
+def _plots(metrics: pd.DataFrame, out: Path, strategies: list[str], names: dict[str, str]) -> list[str]:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -422,7 +441,7 @@ def _plots(metrics: pd.DataFrame, out: Path, strategies: list[str]) -> list[str]
             part = d[d["strategy"] == s].set_index("language_pair").reindex(pairs)
             y = np.arange(len(pairs)) + i * width
             err = np.vstack([part["value"] - part["ci_low"], part["ci_high"] - part["value"]])
-            ax.barh(y, part["value"], height=width, xerr=err, label=s, capsize=2, alpha=0.85)
+            ax.barh(y, part["value"], height=width, xerr=err, label=names.get(s, s), capsize=2, alpha=0.85)
         ax.set_yticks(np.arange(len(pairs)) + width * (len(versus) - 1) / 2)
         ax.set_yticklabels([f"{p} ({group.get(p, '')})" for p in pairs], fontsize=7)
         ax.axvline(0, color="black", linewidth=0.8)
@@ -457,7 +476,7 @@ def _plots(metrics: pd.DataFrame, out: Path, strategies: list[str]) -> list[str]
         for ax, s in zip(axes.flat, shown, strict=False):
             image = ax.imshow(grid(cross[cross["strategy"] == s], mono[mono["strategy"] == s]), vmin=0, vmax=1,
                               cmap="viridis")
-            ax.set_title(s, fontsize=10)
+            ax.set_title(names.get(s, s), fontsize=10)
             ax.set_xticks(range(len(langs)), langs, fontsize=7, rotation=90)
             ax.set_yticks(range(len(langs)), langs, fontsize=7)
             ax.set_xlabel("answer language", fontsize=8)
@@ -480,7 +499,7 @@ def _plots(metrics: pd.DataFrame, out: Path, strategies: list[str]) -> list[str]
             ax.set_yticks(range(len(langs)), langs, fontsize=7)
             ax.set_xlabel("answer language")
             ax.set_ylabel("query language")
-            ax.set_title(f"{s} - inbatch, {MAIN_METRIC}")
+            ax.set_title(f"{names.get(s, s)} - inbatch, {MAIN_METRIC}")
             fig.colorbar(image, ax=ax, shrink=0.8)
             fig.tight_layout()
             name = "heatmap_cross_delta.png" if s == "hardneg" else f"heatmap_cross_delta_{s}.png"
@@ -520,11 +539,12 @@ def write_report(eval_dir: str | Path, out: str | Path, run_id: str | None = Non
     table.to_csv(out / "table.csv", index=False)
     per_seed = seed_rows(metrics)
     per_seed.to_csv(out / "per_seed.csv", index=False)
-    plots = _plots(metrics, out, strategies)
+    names = strategy_labels(meta)
+    plots = _plots(metrics, out, strategies, names)
     curve_lines, curve_plots = _curve_section(curve, out)
     tasks = meta.get("tasks", {})
     lines = [f"# Retrieval experiment `{run_id}`", "", "## The answer", ""]
-    lines += answer_paragraph(metrics)
+    lines += answer_paragraph(metrics, names)
     lines += ["", "## Setup", "",
               "Generated by training/report.py from the evaluation outputs "
               f"(`metrics/{run_id}.parquet`"
@@ -536,6 +556,11 @@ def write_report(eval_dir: str | Path, out: str | Path, run_id: str | None = Non
               f"- systems: {', '.join(strategies)}; seeds: {json.dumps(meta.get('seeds', {}))}",
               f"- tasks: {json.dumps(tasks.get('tasks', {}))}",
               f"- evaluation time: {meta.get('seconds', '?')} s on {meta.get('device', '?')}"]
+    if names.get("marginmse", "").endswith("(self-distillation)"):
+        lines.append("- marginmse is labelled self-distillation: its margins are the base encoder's own cosines "
+                     "(hard_negatives' teacher column says `encoder-cosine`), so it pulls the student towards the "
+                     "model it starts from; a cross-encoder teacher is used only where it beats the bi-encoder "
+                     "(`faqmine models train-reranker`)")
     real = meta.get("realfaq") or {}
     if real:
         lines.append(f"- real out-of-domain pages (`{real.get('folder')}`): translation groups used "
@@ -553,21 +578,21 @@ def write_report(eval_dir: str | Path, out: str | Path, run_id: str | None = Non
     lines += ["", "## Learning curve (dev)", ""] + curve_lines + [f"![{p}]({p})" for p in curve_plots]
     lines += ["", "## Pooled scores (mean over seeds and queries, 95% bootstrap interval; seed range: lowest and "
               "highest seed)", ""]
-    lines += ["\n\n".join(_pooled_tables(metrics, strategies)), "",
-              f"## Per-seed scores ({MAIN_METRIC}, all languages)", "", _per_seed_table(metrics, strategies), "",
+    lines += ["\n\n".join(_pooled_tables(metrics, strategies, names)), "",
+              f"## Per-seed scores ({MAIN_METRIC}, all languages)", "", _per_seed_table(metrics, strategies, names), "",
               "## Paired comparisons"]
-    lines += _comparison_lines(metrics, strategies)
+    lines += _comparison_lines(metrics, strategies, names)
     lines += ["", "## Where hard negatives did not help", ""]
     for s in ("hardneg", "randneg", "marginmse"):
         if s in strategies:
-            lines += _not_helped(metrics, s)
+            lines += _not_helped(metrics, s, names)
     lines += ["", "## Plots", ""] + [f"![{p}]({p})" for p in plots]
     lines += ["", f"## Full table ({MAIN_METRIC}, pooled over seeds; every metric is in table.csv, every seed in "
               "per_seed.csv)", ""]
     main = table[table["metric"] == MAIN_METRIC]
     rows = []
     for r in main.itertuples(index=False):
-        rows.append([r.task, r.language_pair, r.language_group, r.strategy, str(r.n_queries),
+        rows.append([r.task, r.language_pair, r.language_group, names.get(r.strategy, r.strategy), str(r.n_queries),
                      _fmt(r.value, r.ci_low, r.ci_high),
                      "" if pd.isna(r.delta_vs_inbatch) else _fmt(r.delta_vs_inbatch, r.delta_vs_inbatch_ci_low,
                                                                  r.delta_vs_inbatch_ci_high, True),
