@@ -18,7 +18,8 @@
 # Sizes (crawl, languages, seeds, steps, batch, sequence length) are in configs/experiment[/gpu]/{pipeline.env,*.yaml}
 # (listed below); environment variables override pipeline.env (e.g. SIM_SIZE=5MB SEEDS=2), TRAIN_ARGS is added to
 # every train.py call (e.g. TRAIN_ARGS="--max-steps 2" for a quick end-to-end check), STRATEGIES and
-# CURVE_STRATEGIES choose what is trained and where a learning curve is drawn.
+# CURVE_STRATEGIES choose what is trained and where a learning curve is drawn, CURVE_SEEDS on which seeds (default
+# every seed; the CPU configuration draws it on seed 1 to stay inside its time budget).
 # A stage whose job file is missing stops the run with its name; finished stages are reused on the next run.
 set -euo pipefail
 SCRIPT=$(readlink -f "$0")
@@ -33,6 +34,7 @@ sizes() {  # the sizes of both configurations, read from their files (environmen
       printf '\n%s (%s):\n  crawl %s (FAQ share %s, seed %s), Spark %s, seeds per strategy %s (%s)\n' \
         "$([ "$dir" = configs/experiment ] && echo CPU || echo GPU, --device cuda)" "$dir" "$SIM_SIZE" "$FAQ_SHARE" \
         "$SIM_SEED" "$MASTER" "$SEEDS" "$(seq -s ' ' 1 "$SEEDS")"
+      printf '  learning curve (dev): seeds %s\n' "${CURVE_SEEDS:-$(seq -s ' ' 1 "$SEEDS")}"
       printf '  evaluate: %s\n' "$EVAL_ARGS"
       for f in "$dir"/inbatch.yaml "$dir"/randneg.yaml "$dir"/hardneg.yaml "$dir"/marginmse.yaml; do
         printf '  %-9s %s\n' "$(basename "$f" .yaml)" "$(grep -E '^(k_negatives|batch_size|cached|mini_batch_size|max_seq_length|max_question_length|max_answer_length|freeze_embeddings|freeze_layers|max_steps|epochs|precision):' "$f" | sed 's/ *#.*//' | tr '\n' ' ')"
@@ -141,6 +143,7 @@ fi  # --from train skips the pipeline
 
 STRATEGIES=${STRATEGIES:-inbatch randneg hardneg marginmse}
 CURVE_STRATEGIES=${CURVE_STRATEGIES:-inbatch hardneg}
+CURVE_SEEDS=${CURVE_SEEDS:-$(seq -s ' ' 1 "$SEEDS")}
 read -r -a SEED_LIST <<< "$(seq -s ' ' 1 "$SEEDS")"
 MODELS=() CURVE=(base)
 for strategy in $STRATEGIES; do
@@ -148,19 +151,21 @@ for strategy in $STRATEGIES; do
     out="$DATA/runs/$strategy-s$seed"
     step "train $strategy, seed $seed ($CONFIGS/$strategy.yaml)"
     EXTRA=(); [ "$FRESH" = 1 ] && EXTRA=(--force --resume never)
-    case " $CURVE_STRATEGIES " in *" $strategy "*) EXTRA+=(--set "curve_fractions=[0.25, 0.5]") ;; esac
+    on_curve=0
+    case " $CURVE_STRATEGIES " in *" $strategy "*) case " $CURVE_SEEDS " in *" $seed "*) on_curve=1 ;; esac ;; esac
+    [ "$on_curve" = 1 ] && EXTRA+=(--set "curve_fractions=[0.25, 0.5]")
     # shellcheck disable=SC2086
     timed "train_${strategy}_s$seed" $PY training/train.py --config "$CONFIGS/$strategy.yaml" --data "$DATA" \
       --output-dir "$out" --device "$DEVICE_FLAG" --seed "$seed" --set "run_name=$strategy-s$seed" "${EXTRA[@]}" \
       ${TRAIN_ARGS:-}
     MODELS+=(--model "$strategy@$seed=$out")
-    case " $CURVE_STRATEGIES " in *" $strategy "*)
+    if [ "$on_curve" = 1 ]; then
       final_step=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["global_step"])' "$out/faqmine_train.json")
       for point in "$out"/curve-step-*; do
         [ -d "$point" ] && CURVE+=("$strategy@$seed:${point##*-}=$point")
       done
-      CURVE+=("$strategy@$seed:$final_step=$out") ;;
-    esac
+      CURVE+=("$strategy@$seed:$final_step=$out")
+    fi
   done
 done
 

@@ -177,8 +177,9 @@ def test_verdict_needs_every_seed() -> None:
     assert _verdict(SimpleNamespace(ci_low=-0.01, ci_high=0.05), [0.02, 0.03]) == "no detectable difference"
 
 
-@pytest.mark.parametrize(("teacher", "label"), [("encoder-cosine", "marginmse (self-distillation)"),
-                                                 ("cross-encoder:models/reranker", "marginmse (cross-encoder teacher)")])
+@pytest.mark.parametrize(("teacher", "label"), [
+    ("encoder-cosine", "marginmse (self-distillation)"),
+    ("cross-encoder:models/reranker", "marginmse (cross-encoder teacher)")])
 def test_marginmse_is_named_by_its_teacher(eval_dir: Path, tmp_path: Path, teacher: str, label: str) -> None:
     """MarginMSE on the encoder's own cosine margins is self-distillation: every table and the answer say so."""
     meta = json.loads((eval_dir / "runs" / "t.json").read_text())

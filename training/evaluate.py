@@ -32,7 +32,7 @@ DEFAULTS = {
     "resamples": 1000, "seed": 0, "compare_to": ["base", "inbatch", "randneg"], "device": None, "batch_size": 64,
     "max_seq_length": 128, "threads": None, "depth": 100, "embeddings": None,
     "realfaq": None, "real_tasks": ["real_mono", "real_cross", "real_lareqa", "parallel"], "max_real_queries": None,
-    "real_languages": None,
+    "real_languages": None, "full_encode": False,
 }
 
 
@@ -80,6 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "are read from it when it holds that model's vectors at this --max-seq-length (default: "
                    "<data>/qa_embeddings); 'none' encodes everything")
     p.add_argument("--depth", type=int, help="documents retrieved per query (default 100)")
+    p.add_argument("--full-encode", dest="full_encode", action="store_true", default=None,
+                   help="run every layer of every model; by default a fine-tuned model that kept the base's lowest "
+                   "layers (freeze_layers) runs only its upper ones on the base's stored hidden states, with the "
+                   "same vectors (faqmine.embedding.frozen_prefix)")
     p.add_argument("--realfaq", metavar="DIR", help="real FAQ pages with gold QAs and translation groups (default: "
                    "the repository's data/realfaq); 'none' skips the real out-of-domain tasks")
     p.add_argument("--real-tasks", dest="real_tasks", nargs="*", metavar="TASK",
@@ -216,7 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"evaluate.py: {json.dumps(taskset.summary())}")
     print(f"  systems {chosen} on {device}; trained languages {train_languages or 'unknown'}")
     options = ScoreOptions(metrics=opts["metrics"], depth=int(opts["depth"]), device=device,
-                           batch_size=int(opts["batch_size"]), max_seq_length=int(opts["max_seq_length"]))
+                           batch_size=int(opts["batch_size"]), max_seq_length=int(opts["max_seq_length"]),
+                           frozen_prefix_base=None if opts["full_encode"] else base)
     per_query = score_systems(taskset, [systems[s] for s in dict.fromkeys(chosen)], options, train_languages)
     per_query.insert(0, "run_id", run_id)
     summary = summarise(per_query, run_id, compare_to=opts["compare_to"], resamples=int(opts["resamples"]),
@@ -230,6 +235,8 @@ def main(argv: list[str] | None = None) -> int:
         "train_languages": train_languages, "training_runs": {name: record for name, _, record in models},
         "tasks": taskset.summary(), "seconds": round(time.time() - started, 1), "seconds_by_system": options.timings,
         "texts_encoded_by_model": options.encoded, "base_vectors": vectors_note, "realfaq": real_info,
+        "frozen_prefix": {"layers": getattr(options.prefix, "depth", None),
+                          "texts_by_model": options.prefix_reused},
         "seeds": {s.label: sorted({x.seed for x in systems.values() if x.label == s.label and x.seed is not None})
                   for s in (systems[c] for c in dict.fromkeys(chosen))},
     }

@@ -3,7 +3,9 @@
 Queries get the model's query prompt and documents its passage/document prompt when the
 model defines them (e5: "query: " / "passage: "), the same prompts training used; encoding
 and the exact search are the stages' own (faqmine.embedding.encode, faqmine.search.dense).
-`EmbeddingCache` embeds each distinct text once per role, however many tasks share it.
+`EmbeddingCache` embeds each distinct text once per role, however many tasks share it, and
+fine-tuned models that kept the base's lowest layers run only their upper ones
+(faqmine.embedding.frozen_prefix).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from faqmine.search.dense import prompt_name, top_k
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
+    from faqmine.embedding.frozen_prefix import FrozenPrefix
+
 Run = dict[str, dict[str, float]]
 
 
@@ -28,17 +32,21 @@ def prompt_text(model: SentenceTransformer, role: str) -> str | None:
 
 
 def encode(model: SentenceTransformer, texts: Sequence[str], role: str, batch_size: int = 64,
-           show_progress_bar: bool = False) -> np.ndarray:
-    """Unit-length float32 vectors, one row per text, with the model's prompt for `role`."""
+           show_progress_bar: bool = False, prefix: FrozenPrefix | None = None) -> np.ndarray:
+    """Unit-length float32 vectors, one row per text, with the model's prompt for `role`; through `prefix` (the
+    base's stored hidden states) when the model kept the base's lowest layers."""
     config = EncodeConfig(prompt_name=prompt_name(model, role), batch_size=batch_size, max_seq_length=None)
-    return encode_texts(model, texts, config, show_progress_bar=show_progress_bar)
+    vectors = prefix.encode(model, texts, config) if prefix is not None else None
+    return vectors if vectors is not None else encode_texts(model, texts, config, show_progress_bar=show_progress_bar)
 
 
 class EmbeddingCache:
     """Vectors of texts by role for one model, each distinct text embedded once (longest texts batched together)."""
 
-    def __init__(self, model: SentenceTransformer, batch_size: int = 64, show_progress_bar: bool = False) -> None:
+    def __init__(self, model: SentenceTransformer, batch_size: int = 64, show_progress_bar: bool = False,
+                 prefix: FrozenPrefix | None = None) -> None:
         self.model = model
+        self.prefix = prefix
         self.batch_size = batch_size
         self.show_progress_bar = show_progress_bar
         self._vectors: dict[tuple[str, str], np.ndarray] = {}
@@ -51,7 +59,7 @@ class EmbeddingCache:
         todo = sorted({t for t in texts if (role, t) not in self._vectors})
         if not todo:
             return
-        vectors = encode(self.model, todo, role, self.batch_size, self.show_progress_bar)
+        vectors = encode(self.model, todo, role, self.batch_size, self.show_progress_bar, self.prefix)
         for text, vector in zip(todo, vectors, strict=True):
             self._vectors[(role, text)] = vector
 

@@ -79,6 +79,11 @@ class ScoreOptions:
     show_progress_bar: bool = False
     timings: dict[str, float] = field(default_factory=dict)
     encoded: dict[str, int] = field(default_factory=dict)  # texts each model encoded (beyond preloaded vectors)
+    # the base encoder whose frozen lower layers fine-tuned models share: their hidden states are computed once
+    # (faqmine.embedding.frozen_prefix); None encodes every model in full
+    frozen_prefix_base: str | None = None
+    prefix: object | None = field(default=None, repr=False)
+    prefix_reused: dict[str, int] = field(default_factory=dict)  # texts each model took from the shared layers
 
 
 def language_group(task: str, query_language: str, doc_language: str, train_languages: Iterable[str] | None) -> str:
@@ -105,12 +110,24 @@ def _run_dense(taskset: TaskSet, model_path: str, options: ScoreOptions, vectors
 
     model = load_encoder(model_path, device=options.device)
     model.max_seq_length = options.max_seq_length
-    cache = EmbeddingCache(model, options.batch_size, options.show_progress_bar)
+    prefix = None
+    if options.frozen_prefix_base and Path(model_path).resolve() != Path(options.frozen_prefix_base).resolve():
+        if options.prefix is None:
+            from faqmine.embedding.frozen_prefix import FrozenPrefix
+
+            base = load_encoder(options.frozen_prefix_base, device=options.device)
+            base.max_seq_length = options.max_seq_length
+            options.prefix = FrozenPrefix(base)
+        prefix = options.prefix
+        reused_before = prefix.reused
+    cache = EmbeddingCache(model, options.batch_size, options.show_progress_bar, prefix)
     cache.preload(vectors or {})
     before = len(cache)
     cache.add([text for p in taskset.pools.values() for text in p.texts], "document")
     cache.add([text for t in taskset.tasks for text in t.query_texts], "query")
     options.encoded[model_path] = len(cache) - before
+    if prefix is not None:
+        options.prefix_reused[model_path] = prefix.reused - reused_before
     pool_vectors = {name: cache.get(p.texts, "document") for name, p in taskset.pools.items()}
     runs = {}
     for t in taskset.tasks:
