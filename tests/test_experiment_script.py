@@ -35,7 +35,7 @@ def test_experiment_end_to_end_tiny(tmp_path: Path) -> None:
     report = tmp_path / "report"
     env = {**os.environ, "SEEDS": "2",
            "TRAIN_ARGS": "--max-steps 2 --batch-size 4 --languages en de --set max_seq_length=32 --set threads=2 "
-                         "--set logging_steps=1",
+                         "--set logging_steps=1 --set max_question_length=16 --set max_answer_length=32",
            "EVAL_ARGS": "--resamples 50 --max-seq-length 32 --batch-size 32 --threads 2 --embeddings none "
                         "--real-languages de en --max-real-queries 6 --max-queries 10"}
     env.pop("FAQMINE_ENCODER", None)

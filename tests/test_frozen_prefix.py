@@ -51,6 +51,15 @@ def test_vectors_equal_the_models_own(base, prompt: str) -> None:
         np.testing.assert_allclose(got, expected, atol=2e-5)
         assert not np.allclose(expected, encode_texts(base, TEXTS, config), atol=1e-3)  # the upper layers count
     assert prefix.depth == 9 and prefix.reused == 2 * len(TEXTS)
+    # with the depth known, the base runs its own upper layers on the stored states
+    np.testing.assert_allclose(prefix.encode(copy.deepcopy(base), TEXTS, config), encode_texts(base, TEXTS, config),
+                               atol=2e-5)
+
+
+def test_the_base_waits_for_a_fine_tuned_model(base) -> None:
+    prefix = FrozenPrefix(base)
+    config = EncodeConfig(prompt_name="query", batch_size=4, max_seq_length=None)
+    assert prefix.encode(copy.deepcopy(base), TEXTS[:2], config) is None and prefix.depth is None
 
 
 def test_models_without_the_shared_layers_are_refused(base) -> None:

@@ -81,6 +81,14 @@ def test_realfaq_tasks() -> None:
     both = [g for g, langs in real.aligned_groups.items() if {"de", "en"} <= set(langs)]
     expected = sum(len(p.questions) for p in pages if p.group in both and p.language == "de")
     assert len(parallel.query_ids) == 2 * expected  # every question and answer of the groups with de and en
+    # every text keeps its role of the FAQ tasks: questions are queries and answers passages, on both sides
+    k = parallel.query_texts.index(de.questions[3])
+    a = parallel.query_texts.index(de.answers[3])
+    assert (parallel.roles[k], parallel.roles[a]) == ("query", "document")
+    sentences = real.taskset.pools[parallel.pool]
+    role_of = dict(zip(sentences.texts, sentences.roles, strict=True))
+    assert role_of[en.questions[3]] == "query" and role_of[en.answers[3]] == "document"
+    assert cross.roles == ["query"] * len(cross.query_ids) and set(pool.roles) == {"document"}
     mono = tasks["real_mono/pl"]
     assert len(mono.query_ids) == sum(len(p.questions) for p in pages if p.language == "pl")
     assert not any(k.startswith("real_cross/az") for k in tasks)  # the skipped group makes no pair

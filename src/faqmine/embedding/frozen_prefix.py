@@ -9,10 +9,11 @@ cost about 0.75 + 12 x 0.25 = 3.75 encoder passes instead of 12.
 
 Nothing is trusted: `frozen_depth` compares the model's embedding and layer weights with the base's,
 tensor by tensor, and a model that shares fewer layers than the prefix holds (or none) is encoded in
-full. The vectors equal the model's own `encode` to float rounding (tests/test_frozen_prefix.py); the base itself is not
-encoded through it;
-tokenisation, prompts, truncation and pooling are the model's own, because its `encode` runs with the
-lower layers replaced by a lookup of the stored hidden states, keyed by each row's token ids.
+full. The vectors equal the model's own `encode` to float rounding (tests/test_frozen_prefix.py). The base itself
+goes through it once a fine-tuned model has set the depth (its own upper layers run on the stored states, so its
+lower layers are not run a second time), and is refused before. Tokenisation, prompts, truncation and pooling are
+the model's own, because its `encode` runs with the lower layers replaced by a lookup of the stored hidden states,
+keyed by each row's token ids.
 """
 
 from __future__ import annotations
@@ -124,8 +125,8 @@ class FrozenPrefix:
         """Unit vectors of `texts` by `model` (as encode_texts gives them), or None when the model does not share
         the prefix's layers with the base (encode it in full)."""
         depth = frozen_depth(model, self.base)
-        if depth >= len(_bert(self.base).encoder.layer):
-            return None  # the base itself: nothing above the prefix to run
+        if self.depth is None and depth >= len(_bert(self.base).encoder.layer):
+            return None  # the base itself, before a fine-tuned model has said how many layers are shared
         if self.depth is None:
             self.depth = depth or None
         if not self.depth or depth < self.depth:

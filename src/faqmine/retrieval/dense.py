@@ -63,6 +63,14 @@ class EmbeddingCache:
         for text, vector in zip(todo, vectors, strict=True):
             self._vectors[(role, text)] = vector
 
+    def get_each(self, texts: Sequence[str], roles: Sequence[str]) -> np.ndarray:
+        """Vectors of `texts`, each embedded in its own role (a pool or query list mixing questions and answers)."""
+        for role in sorted(set(roles)):
+            self.add([t for t, r in zip(texts, roles, strict=True) if r == role], role)
+        if not texts:
+            return np.zeros((0, self.model.get_sentence_embedding_dimension()), dtype=np.float32)
+        return np.stack([self._vectors[(r, t)] for t, r in zip(texts, roles, strict=True)])
+
     def get(self, texts: Sequence[str], role: str) -> np.ndarray:
         self.add(texts, role)
         if not texts:

@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 
 from faqmine.core.schemas import load_schema
 from faqmine.retrieval.bm25 import BM25Index
-from faqmine.retrieval.bootstrap import bootstrap_ci, bootstrap_ci_seeds, sign_flip_p_value
+from faqmine.retrieval.bootstrap import SharedResamples, estimate, sign_flip_p_values
 from faqmine.retrieval.dense import EmbeddingCache, search
 from faqmine.retrieval.fusion import reciprocal_rank_fusion
 from faqmine.retrieval.metrics import DEFAULT_METRICS, evaluate_run
@@ -111,7 +111,9 @@ def _run_dense(taskset: TaskSet, model_path: str, options: ScoreOptions, vectors
     model = load_encoder(model_path, device=options.device)
     model.max_seq_length = options.max_seq_length
     prefix = None
-    if options.frozen_prefix_base and Path(model_path).resolve() != Path(options.frozen_prefix_base).resolve():
+    base_itself = bool(options.frozen_prefix_base) and Path(model_path).resolve() == Path(
+        options.frozen_prefix_base).resolve()
+    if options.frozen_prefix_base and (options.prefix is not None or not base_itself):  # base: once a model set it
         if options.prefix is None:
             from faqmine.embedding.frozen_prefix import FrozenPrefix
 
@@ -123,17 +125,20 @@ def _run_dense(taskset: TaskSet, model_path: str, options: ScoreOptions, vectors
     cache = EmbeddingCache(model, options.batch_size, options.show_progress_bar, prefix)
     cache.preload(vectors or {})
     before = len(cache)
-    cache.add([text for p in taskset.pools.values() for text in p.texts], "document")
-    cache.add([text for t in taskset.tasks for text in t.query_texts], "query")
+    texts = [text for p in taskset.pools.values() for text in p.texts]
+    texts += [text for t in taskset.tasks for text in t.query_texts]
+    roles = [role for p in taskset.pools.values() for role in p.roles]
+    roles += [role for t in taskset.tasks for role in t.roles]
+    cache.get_each(texts, roles)  # each distinct (role, text) once, longest texts batched together
     options.encoded[model_path] = len(cache) - before
     if prefix is not None:
         options.prefix_reused[model_path] = prefix.reused - reused_before
-    pool_vectors = {name: cache.get(p.texts, "document") for name, p in taskset.pools.items()}
+    pool_vectors = {name: cache.get_each(p.texts, p.roles) for name, p in taskset.pools.items()}
     runs = {}
     for t in taskset.tasks:
         pool = taskset.pools[t.pool]
-        runs[t.key] = search(t.query_ids, cache.get(t.query_texts, "query"), pool.doc_ids, pool_vectors[t.pool],
-                             k=options.depth)
+        runs[t.key] = search(t.query_ids, cache.get_each(t.query_texts, t.roles), pool.doc_ids,
+                             pool_vectors[t.pool], k=options.depth)
     del model, cache
     gc.collect()
     return runs
@@ -149,9 +154,15 @@ def score_systems(taskset: TaskSet, systems: Sequence[System], options: ScoreOpt
     missing = needed - set(names)
     if missing:
         raise ValueError(f"hybrid components {sorted(missing)} are not systems of this evaluation")
-    order = [s for s in systems if s.kind != "hybrid"] + [s for s in systems if s.kind == "hybrid"]
+    # the base after the fine-tuned models: once one of them has set the frozen prefix's depth, the base's lower
+    # layers are the prefix's, not run a second time (faqmine.embedding.frozen_prefix)
+    prefix_base = Path(options.frozen_prefix_base).resolve() if options.frozen_prefix_base else None
+    is_base = [s.kind == "dense" and prefix_base is not None and Path(s.model).resolve() == prefix_base
+               for s in systems]
+    order = ([s for s, b in zip(systems, is_base, strict=True) if s.kind != "hybrid" and not b]
+             + [s for s, b in zip(systems, is_base, strict=True) if b] + [s for s in systems if s.kind == "hybrid"])
     kept: dict[str, dict[str, Run]] = {}
-    frames = []
+    frames: dict[str, pd.DataFrame] = {}
     for system in order:
         started = time.time()
         if system.kind == "bm25":
@@ -171,10 +182,10 @@ def score_systems(taskset: TaskSet, systems: Sequence[System], options: ScoreOpt
                     rows.append((system.label, system.seed, system.step, t.task, t.language_pair, t.query_language,
                                  t.doc_language, group, qid, metric, value))
         frame = pd.DataFrame(rows, columns=PER_QUERY_COLUMNS)
-        frames.append(frame.astype({"seed": "Int64", "step": "Int64"}))
+        frames[system.name] = frame.astype({"seed": "Int64", "step": "Int64"})
         options.timings[system.name] = round(time.time() - started, 1)
         log(f"  {system.name}: {len(taskset.tasks)} tasks in {options.timings[system.name]}s")
-    return pd.concat(frames, ignore_index=True)
+    return pd.concat([frames[name] for name in names], ignore_index=True)
 
 
 def _seed(seed: int, *parts: str) -> int:
@@ -202,10 +213,6 @@ def _runs(columns: Sequence[tuple[str, object]]) -> dict[str, list[int | None]]:
     return {k: sorted(v, key=lambda x: -1 if x is None else x) for k, v in out.items()}
 
 
-def _matrix(wide: pd.DataFrame, strategy: str, seeds: list[int | None]) -> np.ndarray:
-    return np.vstack([wide[(strategy, _NO_SEED if s is None else s)].to_numpy() for s in seeds])
-
-
 _NO_SEED = -1
 _STEP = "\x1estep="
 
@@ -224,7 +231,9 @@ def _paired(a: list[int | None], b: list[int | None]) -> list[tuple[int | None, 
 def summarise(per_query: pd.DataFrame, run_id: str, compare_to: Sequence[str] = ("base", "inbatch"),
               resamples: int = 1000, confidence: float = 0.95, seed: int = 0) -> pd.DataFrame:
     """Rows of the eval dataset: means with bootstrap intervals (per seed and pooled over seeds), and paired
-    deltas against each baseline (per seed pair and pooled over seeds and queries)."""
+    deltas against each baseline (per seed pair and pooled over seeds and queries) with a sign-flip p-value.
+    Every estimate of one cell (task, language pair or group, metric) uses the queries all its systems were
+    scored on and one shared draw of resamples (faqmine.retrieval.bootstrap.SharedResamples)."""
     rows = []
     if "seed" not in per_query.columns:
         per_query = per_query.assign(seed=pd.NA)
@@ -245,37 +254,45 @@ def summarise(per_query: pd.DataFrame, run_id: str, compare_to: Sequence[str] = 
             present = {s: [x for x in seeds if (s, _NO_SEED if x is None else x) in wide.columns]
                        for s, seeds in runs.items()}
             present = {s: v for s, v in present.items() if v}
+            columns = [(s, x) for s, seeds in present.items() for x in seeds]
+            column = {c: i for i, c in enumerate(columns)}
+            matrix = wide[[(s, _NO_SEED if x is None else x) for s, x in columns]].to_numpy(dtype=np.float64)
+            matrix = matrix[~np.isnan(matrix).any(axis=1)]  # the queries every system was scored on
+            if not len(matrix):
+                continue
+            draws = SharedResamples(resamples, _seed(seed, task, pair, metric))
+            means = draws.means(matrix)  # resamples x (system, seed)
+            tested: list[tuple[int, np.ndarray]] = []  # (row, per-query difference pooled over seed pairs)
             for strategy, seeds in present.items():
-                values = _matrix(wide, strategy, seeds)
-                values = values[:, ~np.isnan(values).any(axis=0)]
-                rng_seed = _seed(seed, strategy, task, pair, metric)
+                own = [column[(strategy, x)] for x in seeds]
                 if seeds != [None]:
-                    for i, s in enumerate(seeds):
-                        est = bootstrap_ci(values[i], resamples, confidence, rng_seed + i + 1)
+                    for i, s in zip(own, seeds, strict=True):
+                        est = estimate(matrix[:, i], means[:, i], confidence)
                         rows.append(_row(run_id, strategy, s, 1, task, pair, ql, dl, group, metric, est, None, None))
-                est = bootstrap_ci_seeds(values, resamples, confidence, rng_seed)
+                est = estimate(matrix[:, own], draws.pooled(means[:, own]), confidence)
                 rows.append(_row(run_id, strategy, None, len(seeds), task, pair, ql, dl, group, metric, est, None,
                                  None))
                 for baseline in baselines:
                     if baseline == strategy or baseline not in present:
                         continue
                     pairs = _paired(seeds, present[baseline])
-                    a = np.vstack([wide[(strategy, _NO_SEED if x is None else x)].to_numpy() for x, _ in pairs])
-                    b = np.vstack([wide[(baseline, _NO_SEED if y is None else y)].to_numpy() for _, y in pairs])
-                    keep = ~(np.isnan(a).any(axis=0) | np.isnan(b).any(axis=0))
-                    if not keep.any():
-                        continue
-                    d = (a - b)[:, keep]
-                    cmp_seed = _seed(seed, strategy, baseline, task, pair, metric)
+                    a = [column[(strategy, x)] for x, _ in pairs]
+                    b = [column[(baseline, y)] for _, y in pairs]
+                    d, d_means = matrix[:, a] - matrix[:, b], means[:, a] - means[:, b]
                     for i, (x, y) in enumerate(pairs):
                         if x is not None or y is not None:
-                            est = bootstrap_ci(d[i], resamples, confidence, cmp_seed + i + 1)
+                            est = estimate(d[:, i], d_means[:, i], confidence)
                             rows.append(_row(run_id, strategy, x if x is not None else y, 1, task, pair, ql, dl, group,
                                              metric, est, baseline, None))
-                    est = bootstrap_ci_seeds(d, resamples, confidence, cmp_seed)
-                    p = sign_flip_p_value(d.mean(axis=0), seed=cmp_seed)
+                    est = estimate(d, draws.pooled(d_means), confidence)
                     rows.append(_row(run_id, strategy, None, len(pairs), task, pair, ql, dl, group, metric, est,
-                                     baseline, p))
+                                     baseline, None))
+                    tested.append((len(rows) - 1, d.mean(axis=1)))
+            if tested:
+                p_values = sign_flip_p_values(np.column_stack([d for _, d in tested]),
+                                              seed=_seed(seed, "sign-flip", task, pair, metric))
+                for (row, _), p in zip(tested, p_values, strict=True):
+                    rows[row]["p_value"] = None if np.isnan(p) else float(p)
     out = pd.DataFrame(rows, columns=load_schema("eval").names)
     for column in ("strategy", "baseline"):
         split = out[column].str.partition(_STEP)

@@ -17,7 +17,9 @@ same document and counts as found):
   own answer and the same-position answers of the other pages of its group;
 - parallel (a task outside training, to measure forgetting): a question (answer) of a page in X
   against every question and answer of Y; relevant: its translation, the same-position question
-  (answer) of the group's page in Y.
+  (answer) of the group's page in Y. Every text keeps the encoder role it has in the FAQ tasks
+  (questions with the query prompt, answers with the passage prompt), so the forgetting task
+  measures the very vectors the retrieval tasks use, and costs no encoding of its own.
 """
 
 from __future__ import annotations
@@ -161,16 +163,17 @@ def build_realfaq_tasks(folder: str | Path = DEFAULT_DIR, tasks: Sequence[str] =
             answers[lang].add(_doc("a", lang, answer), answer, lang)
             everything.add(_doc("a", lang, answer), answer, lang)
             sentences[lang].add(_doc("a", lang, answer), answer, lang)
-            sentences[lang].add(_doc("q", lang, question), question, lang)
+            sentences[lang].add(_doc("q", lang, question), question, lang, role="query")
     out: list[Task] = []
     counts: dict[str, int] = defaultdict(int)
 
-    def add(task: str, ql: str, dl: str, pool: Pool, queries: dict[str, tuple[str, dict[str, int]]]) -> None:
+    def add(task: str, ql: str, dl: str, pool: Pool, queries: dict[str, tuple[str, dict[str, int]]],
+            roles: dict[str, str] | None = None) -> None:
         ids = _sample(sorted(queries), max_queries, seed, f"{task}/{ql}-{dl}")
         if ids:
             pools[pool.name] = pool
             out.append(Task(task, ql, dl, pool.name, ids, [queries[q][0] for q in ids],
-                            {q: queries[q][1] for q in ids}))
+                            {q: queries[q][1] for q in ids}, [roles[q] for q in ids] if roles else None))
             counts[f"{task}_queries"] += len(ids)
 
     def qid(page: Page, i: int, kind: str = "q") -> str:
@@ -192,6 +195,7 @@ def build_realfaq_tasks(folder: str | Path = DEFAULT_DIR, tasks: Sequence[str] =
             add("real_lareqa", lang, ALL_LANGUAGES, everything, queries)
     directed: dict[tuple[str, str], dict[str, tuple[str, dict[str, int]]]] = defaultdict(dict)
     parallel: dict[tuple[str, str], dict[str, tuple[str, dict[str, int]]]] = defaultdict(dict)
+    parallel_roles: dict[str, str] = {}  # query id -> its text's role: questions "query", answers "document"
     for members in aligned.values():
         for x in members:
             for y in members:
@@ -204,12 +208,13 @@ def build_realfaq_tasks(folder: str | Path = DEFAULT_DIR, tasks: Sequence[str] =
                         question, {_doc("q", y.language, y.questions[i]): 1})
                     parallel[(x.language, y.language)][qid(x, i, "a")] = (
                         answer, {_doc("a", y.language, y.answers[i]): 1})
+                    parallel_roles[qid(x, i)], parallel_roles[qid(x, i, "a")] = "query", "document"
     if "real_cross" in tasks:
         for (lx, ly), queries in sorted(directed.items()):
             add("real_cross", lx, ly, answers[ly], queries)
     if "parallel" in tasks:
         for (lx, ly), queries in sorted(parallel.items()):
-            add("parallel", lx, ly, sentences[ly], queries)
+            add("parallel", lx, ly, sentences[ly], queries, parallel_roles)
     counts["realfaq_pages"] = len(pages)
     counts["realfaq_groups_aligned"] = len(aligned)
     counts["realfaq_groups_skipped"] = len(skipped)

@@ -40,14 +40,16 @@ class Pool:
     doc_ids: list[str] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)
     languages: list[str] = field(default_factory=list)
+    roles: list[str] = field(default_factory=list)  # the encoder role of each text: "document", or "query"
     _seen: set[str] = field(default_factory=set, repr=False)
 
-    def add(self, doc_id: str, text: str, language: str) -> None:
+    def add(self, doc_id: str, text: str, language: str, role: str = "document") -> None:
         if doc_id not in self._seen:
             self._seen.add(doc_id)
             self.doc_ids.append(doc_id)
             self.texts.append(text)
             self.languages.append(language)
+            self.roles.append(role)
 
     def __len__(self) -> int:
         return len(self.doc_ids)
@@ -67,6 +69,11 @@ class Task:
     query_ids: list[str]
     query_texts: list[str]
     qrels: dict[str, dict[str, int]]
+    query_roles: list[str] | None = None  # the encoder role of each query text (None: all "query")
+
+    @property
+    def roles(self) -> list[str]:
+        return self.query_roles if self.query_roles is not None else ["query"] * len(self.query_texts)
 
     @property
     def language_pair(self) -> str:
@@ -182,8 +189,9 @@ def build_tasks(bench: Benchmark, bitext: pd.DataFrame | None, split: str = "tes
         for name in sorted(pools):
             if name == ALL_LANGUAGES:
                 continue
-            for d, text, lang in zip(pools[name].doc_ids, pools[name].texts, pools[name].languages, strict=True):
-                union.add(d, text, lang)
+            source = pools[name]
+            for d, text, lang, role in zip(source.doc_ids, source.texts, source.languages, source.roles, strict=True):
+                union.add(d, text, lang, role)
         pools[ALL_LANGUAGES] = union
     used = {t.pool for t in out}
     return TaskSet({n: p for n, p in pools.items() if n in used}, out, dict(counts))
@@ -250,5 +258,5 @@ def _shrink_pools(pools: dict[str, Pool], tasks: list[Task], limit: int, seed: i
         counts["pool_docs_dropped"] += len(pool) - len(chosen)
         shrunk = Pool(name)
         for i in chosen:
-            shrunk.add(pool.doc_ids[i], pool.texts[i], pool.languages[i])
+            shrunk.add(pool.doc_ids[i], pool.texts[i], pool.languages[i], pool.roles[i])
         pools[name] = shrunk
