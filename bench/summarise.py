@@ -9,7 +9,7 @@ hybrid; `--pairs` language pairs of `--queries` queries each (and the pooled cel
 product per cell, sign-flip p-values batched). The baseline computes the same estimates one at a time, each with
 its own draw (`bootstrap_ci`, `bootstrap_ci_seeds`, `sign_flip_p_value` per row), which is how summarise worked
 before. Both run in this process on the same table; the ratio baseline/summarise is printed, and the largest
-difference between their pooled estimates (the two draws differ, so equal only to bootstrap noise).
+difference between their pooled means (0: only the draws behind the intervals differ).
 """
 
 from __future__ import annotations

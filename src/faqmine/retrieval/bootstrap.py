@@ -73,7 +73,7 @@ def bootstrap_ci(values: Sequence[float], resamples: int = DEFAULT_RESAMPLES,
     """Mean of `values` with a percentile bootstrap interval (NaNs for an empty input)."""
     x = np.asarray(values, dtype=np.float64)
     if x.size < 2 or np.all(x == x[0]):
-        return _interval(float(x.mean()) if x.size else float("nan"), x, int(x.size), confidence, True)
+        return _interval(float(x.mean()) if x.size else float("nan"), x[:0], int(x.size), confidence, True)
     means = _resampled_means(x[:, None], resamples, np.random.default_rng(seed))[:, 0]
     return _interval(float(x.mean()), means, int(x.size), confidence, False)
 

@@ -104,6 +104,11 @@ def _run_bm25(taskset: TaskSet, depth: int) -> dict[str, Run]:
     return runs
 
 
+def _is_prefix_base(model_path: str, options: ScoreOptions) -> bool:
+    """Is this the base encoder of the frozen prefix (encoded through it only once a fine-tuned model set its depth)?"""
+    return bool(options.frozen_prefix_base) and Path(model_path).resolve() == Path(options.frozen_prefix_base).resolve()
+
+
 def _run_dense(taskset: TaskSet, model_path: str, options: ScoreOptions, vectors: dict | None = None
                ) -> dict[str, Run]:
     from faqmine.embedding.load import load_encoder
@@ -111,9 +116,7 @@ def _run_dense(taskset: TaskSet, model_path: str, options: ScoreOptions, vectors
     model = load_encoder(model_path, device=options.device)
     model.max_seq_length = options.max_seq_length
     prefix = None
-    base_itself = bool(options.frozen_prefix_base) and Path(model_path).resolve() == Path(
-        options.frozen_prefix_base).resolve()
-    if options.frozen_prefix_base and (options.prefix is not None or not base_itself):  # base: once a model set it
+    if options.frozen_prefix_base and (options.prefix is not None or not _is_prefix_base(model_path, options)):
         if options.prefix is None:
             from faqmine.embedding.frozen_prefix import FrozenPrefix
 
@@ -156,9 +159,7 @@ def score_systems(taskset: TaskSet, systems: Sequence[System], options: ScoreOpt
         raise ValueError(f"hybrid components {sorted(missing)} are not systems of this evaluation")
     # the base after the fine-tuned models: once one of them has set the frozen prefix's depth, the base's lower
     # layers are the prefix's, not run a second time (faqmine.embedding.frozen_prefix)
-    prefix_base = Path(options.frozen_prefix_base).resolve() if options.frozen_prefix_base else None
-    is_base = [s.kind == "dense" and prefix_base is not None and Path(s.model).resolve() == prefix_base
-               for s in systems]
+    is_base = [s.kind == "dense" and _is_prefix_base(s.model, options) for s in systems]
     order = ([s for s, b in zip(systems, is_base, strict=True) if s.kind != "hybrid" and not b]
              + [s for s, b in zip(systems, is_base, strict=True) if b] + [s for s in systems if s.kind == "hybrid"])
     kept: dict[str, dict[str, Run]] = {}
