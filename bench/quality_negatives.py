@@ -1,6 +1,7 @@
 """False-negative rate of mined hard negatives against a simulated crawl's truth, before and after filtering; Markdown.
 
     .venv/bin/python bench/quality_negatives.py --data DATA --truth SIM/truth/qa.parquet \\
+        [--hard-negatives DATA/hard_negatives --candidates DATA/hard_negative_candidates] \\
         --out bench/reports/quality_negatives.md
 
 Reads what `jobs/mine_negatives.py ... --candidates-output DATA/hard_negative_candidates` wrote
@@ -65,26 +66,31 @@ def top_per_query(frame: pd.DataFrame, n: int, score: str = "teacher_score") -> 
 
 def teacher_vs_cosine(candidates: pd.DataFrame, pool: pd.DataFrame, n_keep: int) -> list[str]:
     """The same margin filters on the cross-encoder teacher's scores and on the encoder's cosine, over the queries
-    whose positive is among the candidates (its cosine is that candidate's): kept negatives and false negatives."""
+    whose positive is among the candidates (its cosine is that candidate's): kept negatives and false negatives,
+    among each query's best 1, 5 and `n_keep` by the same score (training uses the top of the list)."""
     positive_cosine = candidates[candidates["reason"] == "is_positive"].set_index("query_id")["cosine"]
     both = pool[pool["query_id"].isin(positive_cosine.index)].copy()
     both["positive_cosine"] = both["query_id"].map(positive_cosine).to_numpy()
     lines = ["", f"Teacher filter vs cosine filter ({both['query_id'].nunique()} queries whose positive was "
-             "recalled; identity rules as in the run, then the margin, then the best "
-             f"{n_keep} by the same score):", "",
-             "| filter | teacher: negatives / query | teacher: false-negative rate | cosine: negatives / query | "
-             "cosine: false-negative rate |", "| --- | --- | --- | --- | --- |"]
+             "recalled; identity rules as in the run, then the margin on each score, then each query's best n by "
+             "the same score):", "",
+             "| filter | best n | teacher: negatives / query | teacher: false-negative rate | "
+             "cosine: negatives / query | cosine: false-negative rate |", "| --- | --- | --- | --- | --- | --- |"]
     n_queries = max(both["query_id"].nunique(), 1)
-    configs = [FilterConfig(relative_margin=m, num_negatives=n_keep) for m in (0.0, 0.02, 0.05, 0.1)]
-    configs += [FilterConfig(relative_margin=None, num_negatives=n_keep)]
+    configs = [FilterConfig(relative_margin=None, num_negatives=n_keep)]
+    configs += [FilterConfig(relative_margin=m, num_negatives=n_keep) for m in (0.0, 0.02, 0.05, 0.1)]
     for config in configs:
-        cells = []
+        name = f"relative_margin {config.relative_margin}" if config.relative_margin is not None else "no margin"
+        open_ = {}
         for score, positive in (("teacher_score", "positive_score"), ("cosine", "positive_cosine")):
             reasons = filter_reasons(both[score].to_numpy(), both[positive].to_numpy(), config=config)
-            kept = top_per_query(both[pd.isna(reasons)], n_keep, score)
-            cells += [f"{len(kept) / n_queries:.1f}", rate(kept["fn"].to_numpy())]
-        name = f"relative_margin {config.relative_margin}" if config.relative_margin is not None else "no margin"
-        lines.append(f"| {name} | {' | '.join(cells)} |")
+            open_[score] = both[pd.isna(reasons)]
+        for depth in sorted({1, 5, n_keep}):
+            cells = []
+            for score in ("teacher_score", "cosine"):
+                kept = top_per_query(open_[score], depth, score)
+                cells += [f"{len(kept) / n_queries:.1f}", rate(kept["fn"].to_numpy())]
+            lines.append(f"| {name} | {depth} | {' | '.join(cells)} |")
     return lines
 
 
@@ -97,15 +103,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", required=True, help="data root with qa_dedup, hard_negatives, "
                         "hard_negative_candidates")
     parser.add_argument("--truth", required=True, help="the simulator's truth/qa.parquet")
+    parser.add_argument("--hard-negatives", default=None, metavar="PATH",
+                        help="the hard_negatives dataset (default: DATA/hard_negatives)")
+    parser.add_argument("--candidates", default=None, metavar="PATH",
+                        help="its --candidates-output (default: DATA/hard_negative_candidates)")
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "reports" / "quality_negatives.md"))
     args = parser.parse_args(argv)
     data = Path(args.data)
-    stats = json.loads((data / "hard_negatives" / "_stats.json").read_text())
+    hard_negatives = Path(args.hard_negatives) if args.hard_negatives else data / "hard_negatives"
+    candidates_folder = Path(args.candidates) if args.candidates else data / "hard_negative_candidates"
+    stats = json.loads((hard_negatives / "_stats.json").read_text())
     n_keep = int(stats["filters"]["num_negatives"])
     truth = truth_of_docs(data, Path(args.truth))
-    candidates = _read(data / "hard_negative_candidates")
+    candidates = _read(candidates_folder)
     candidates["fn"] = false_negative_mask(candidates, truth)
-    hard = _read(data / "hard_negatives", ["query_id", "negative_ids"])
+    hard = _read(hard_negatives, ["query_id", "negative_ids"])
     final = hard.explode("negative_ids").rename(columns={"negative_ids": "doc_id"}).dropna()
     final_fn = false_negative_mask(final, truth)
     not_self = candidates[candidates["reason"] != "is_positive"]
@@ -115,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     lines = [
         "# Hard negatives against the simulator's truth",
         "",
-        f"Data: `{data}`; truth: `{args.truth}` ({matched:.1%} of qa_dedup QAs matched to the truth).",
+        f"Data: `{data}` (`{hard_negatives.name}`, `{candidates_folder.name}`); truth: `{args.truth}` "
+        f"({matched:.1%} of qa_dedup QAs matched to the truth).",
         f"Mining: teacher `{stats['teacher']}`, k={stats['k']} (BM25) + {stats['dense_k']} (dense), filters "
         f"`{json.dumps(stats['filters'])}`; {stats['in']} train queries in, {stats['out']} with negatives, "
         f"{stats['negatives_per_query']} negatives per query.",

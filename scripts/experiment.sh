@@ -2,7 +2,8 @@
 # `make experiment`: does training on mined hard negatives change zero-shot cross-lingual retrieval?
 #
 #   simulate -> extract -> clean_langid -> dedup -> embed -> build_benchmarks -> align_bitext -> mine_negatives
-#            -> train inbatch, randneg, hardneg, marginmse x SEEDS seeds
+#            -> [TEACHER=1: train_reranker (cross-encoder); if it beats the bi-encoder on dev: mine_negatives_teacher]
+#            -> train inbatch, randneg, hardneg, marginmse x SEEDS seeds (marginmse on the teacher's margins if any)
 #            -> evaluate (with bm25, base, hybrid; test split + real out-of-domain pages + parallel text)
 #            -> learning curve (dev split, checkpoints of inbatch and hardneg at 25/50/100% of the steps) -> report
 #
@@ -14,12 +15,14 @@
 #   --run-id ID     evaluation run id (default cpu-<SIM_SIZE> or cuda-<SIM_SIZE>)
 #   --fresh         rerun every stage even where its output exists
 #   --from train    skip the pipeline: train, evaluate and report on a data root that already holds
-#                   benchmarks/, bitext/ and hard_negatives/
+#                   benchmarks/, bitext/ and hard_negatives/ (TEACHER=1 also needs qa_embeddings/)
 # Sizes (crawl, languages, seeds, steps, batch, sequence length) are in configs/experiment[/gpu]/{pipeline.env,*.yaml}
 # (listed below); environment variables override pipeline.env (e.g. SIM_SIZE=5MB SEEDS=2), TRAIN_ARGS is added to
 # every train.py call (e.g. TRAIN_ARGS="--max-steps 2" for a quick end-to-end check), STRATEGIES and
 # CURVE_STRATEGIES choose what is trained and where a learning curve is drawn, CURVE_SEEDS on which seeds (default
-# every seed; the CPU configuration draws it on seed 1 to stay inside its time budget).
+# every seed; the CPU configuration draws it on seed 1 to stay inside its time budget); TEACHER=0 trains no
+# cross-encoder (marginmse on the base encoder's cosine margins: self-distillation), TEACHER=always mines with it even
+# when it did not beat the bi-encoder, RERANKER_ARGS and TEACHER_MINE_ARGS size it.
 # A stage whose job file is missing stops the run with its name; finished stages are reused on the next run.
 set -euo pipefail
 SCRIPT=$(readlink -f "$0")
@@ -36,6 +39,8 @@ sizes() {  # the sizes of both configurations, read from their files (environmen
         "$SIM_SEED" "$MASTER" "$SEEDS" "$(seq -s ' ' 1 "$SEEDS")"
       printf '  learning curve (dev): seeds %s\n' "${CURVE_SEEDS:-$(seq -s ' ' 1 "$SEEDS")}"
       printf '  evaluate: %s\n' "$EVAL_ARGS"
+      printf '  teacher (TEACHER=%s): train-reranker %s; mine_negatives --teacher DATA/reranker %s\n' "${TEACHER:-0}" \
+        "${RERANKER_ARGS:-}" "${TEACHER_MINE_ARGS:-}"
       for f in "$dir"/inbatch.yaml "$dir"/randneg.yaml "$dir"/hardneg.yaml "$dir"/marginmse.yaml; do
         printf '  %-9s %s\n' "$(basename "$f" .yaml)" "$(grep -E '^(k_negatives|batch_size|cached|mini_batch_size|max_seq_length|max_question_length|max_answer_length|freeze_embeddings|freeze_layers|max_steps|epochs|precision):' "$f" | sed 's/ *#.*//' | tr '\n' ' ')"
       done
@@ -52,7 +57,7 @@ while [ $# -gt 0 ]; do
     --run-id) RUN_ID=$2; shift 2 ;;
     --fresh) FRESH=1; shift ;;
     --from) FROM=$2; shift 2 ;;
-    -h|--help) sed -n '2,23p' "$SCRIPT" | sed 's/^# \{0,1\}//'; echo; echo "Sizes:"; sizes; exit 0 ;;
+    -h|--help) sed -n '2,26p' "$SCRIPT" | sed 's/^# \{0,1\}//'; echo; echo "Sizes:"; sizes; exit 0 ;;
     *) echo "experiment.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -107,12 +112,12 @@ need_job() {
   fi
 }
 done_already() { [ "$FRESH" = 0 ] && [ -f "$1/_stats.json" ]; }
-run_job() {  # run_job JOB OUTPUT ARGS...: spark-submit jobs/JOB.py unless OUTPUT is finished
-  local job=$1 out=$2; shift 2
+run_job() {  # run_job JOB OUTPUT ARGS...: spark-submit jobs/JOB.py unless OUTPUT is finished (timed as $STAGE_AS or JOB)
+  local job=$1 out=$2 name=${STAGE_AS:-$1}; shift 2
   need_job "$job"
-  if done_already "$out"; then step "$job: reusing $out"; return; fi
-  step "$job -> $out"
-  timed "$job" "${SUBMIT[@]}" "jobs/$job.py" "$@"
+  if done_already "$out"; then step "$name: reusing $out"; return; fi
+  step "$name -> $out"
+  timed "$name" "${SUBMIT[@]}" "jobs/$job.py" "$@"
 }
 
 if [ -z "$FROM" ]; then
@@ -141,6 +146,39 @@ run_job mine_negatives "$DATA/hard_negatives" --benchmarks "$DATA/benchmarks" --
 
 fi  # --from train skips the pipeline
 
+# The teacher (TEACHER=1): a cross-encoder trained on the train split of the training languages and measured as a
+# reranker of the bi-encoder on dev and the real pages (its card). Only when it beats the bi-encoder on dev (the card's
+# use_as_teacher; TEACHER=always: in any case) does it mine marginmse's negatives again, scoring (query, positive)
+# and (query, candidate): marginmse then learns the cross-encoder's margins, else the encoder's cosine ones.
+HARD_NEGATIVES_TEACHER="" RERANKER_FLAG=()
+case "${TEACHER:-0}" in
+  0) ;;
+  1|always)
+    if [ "$FRESH" = 0 ] && [ -f "$DATA/reranker/faqmine_reranker.json" ]; then
+      step "train_reranker: reusing $DATA/reranker"
+    else
+      step "train_reranker -> $DATA/reranker"
+      # shellcheck disable=SC2086
+      timed train_reranker $PY -m faqmine.cli models train-reranker --data "$DATA" --out "$DATA/reranker" \
+        --device "$DEVICE_FLAG" --resume "$([ "$FRESH" = 1 ] && echo none || echo auto)" $RERANKER_ARGS
+    fi
+    RERANKER_FLAG=(--reranker "$DATA/reranker")
+    beats=$($PY -c 'import json,sys; print(int(bool(json.load(open(sys.argv[1])).get("use_as_teacher"))))' \
+      "$DATA/reranker/faqmine_reranker.json")
+    if [ "$beats" = 1 ] || [ "$TEACHER" = always ]; then
+      # shellcheck disable=SC2086
+      STAGE_AS=mine_negatives_teacher run_job mine_negatives "$DATA/hard_negatives_teacher" \
+        --benchmarks "$DATA/benchmarks" --output "$DATA/hard_negatives_teacher" --embeddings "$DATA/qa_embeddings" \
+        --bitext "$DATA/bitext" --teacher "$DATA/reranker" --device "$DEVICE_FLAG" \
+        --candidates-output "$DATA/hard_negative_candidates_teacher" $TEACHER_MINE_ARGS
+      HARD_NEGATIVES_TEACHER="$DATA/hard_negatives_teacher"
+    else
+      step "the cross-encoder did not beat the bi-encoder on dev (use_as_teacher false in its card): marginmse keeps \
+the encoder's cosine margins (TEACHER=always mines with it anyway)"
+    fi ;;
+  *) echo "experiment.sh: TEACHER must be 0, 1 or always" >&2; exit 2 ;;
+esac
+
 STRATEGIES=${STRATEGIES:-inbatch randneg hardneg marginmse}
 CURVE_STRATEGIES=${CURVE_STRATEGIES:-inbatch hardneg}
 CURVE_SEEDS=${CURVE_SEEDS:-$(seq -s ' ' 1 "$SEEDS")}
@@ -148,12 +186,14 @@ read -r -a SEED_LIST <<< "$(seq -s ' ' 1 "$SEEDS")"
 MODELS=() CURVE=(base)
 for strategy in $STRATEGIES; do
   for seed in "${SEED_LIST[@]}"; do
-    out="$DATA/runs/$strategy-s$seed"
+    out="$DATA/runs/$strategy-s$seed"  # marginmse on the teacher's margins is a run of its own
+    [ "$strategy" = marginmse ] && [ -n "$HARD_NEGATIVES_TEACHER" ] && out="$DATA/runs/$strategy-teacher-s$seed"
     step "train $strategy, seed $seed ($CONFIGS/$strategy.yaml)"
     EXTRA=(); [ "$FRESH" = 1 ] && EXTRA=(--force --resume never)
     on_curve=0
     case " $CURVE_STRATEGIES " in *" $strategy "*) case " $CURVE_SEEDS " in *" $seed "*) on_curve=1 ;; esac ;; esac
     [ "$on_curve" = 1 ] && EXTRA+=(--set "curve_fractions=[0.25, 0.5]")
+    [ "$strategy" = marginmse ] && [ -n "$HARD_NEGATIVES_TEACHER" ] && EXTRA+=(--set "hard_negatives=$HARD_NEGATIVES_TEACHER")
     # shellcheck disable=SC2086
     timed "train_${strategy}_s$seed" $PY training/train.py --config "$CONFIGS/$strategy.yaml" --data "$DATA" \
       --output-dir "$out" --device "$DEVICE_FLAG" --seed "$seed" --set "run_name=$strategy-s$seed" "${EXTRA[@]}" \
@@ -172,7 +212,7 @@ done
 step "evaluate: bm25, base, hybrid, $STRATEGIES x ${#SEED_LIST[@]} seeds (run $RUN_ID)"
 # shellcheck disable=SC2086
 timed evaluate $PY training/evaluate.py --data "$DATA" --run-id "$RUN_ID" "${MODELS[@]}" --device "$DEVICE_FLAG" \
-  $EVAL_ARGS
+  "${RERANKER_FLAG[@]}" $EVAL_ARGS
 if [ "${#CURVE[@]}" -gt 1 ]; then
   step "learning curve on the dev split: $CURVE_STRATEGIES at 0/25/50/100% of the steps"
   CURVE_MODELS=() CURVE_SYSTEMS=(base)

@@ -23,7 +23,9 @@ def test_help_lists_sizes() -> None:
     out = subprocess.run(["bash", str(SCRIPT), "--help"], capture_output=True, text=True, check=True, cwd=REPO).stdout
     assert "--device cpu|cuda" in out and "--from train" in out
     sizes = out.split("Sizes:")[1]
-    for word in ("CPU", "GPU", "crawl 20MB", "crawl 100MB", "seeds per strategy 3", "randneg", "batch_size: 128"):
+    for word in ("CPU", "GPU", "crawl 20MB", "crawl 100MB", "seeds per strategy 3", "randneg", "batch_size: 128",
+                 "teacher (TEACHER=0): train-reranker --languages en de es ru zh",
+                 "teacher (TEACHER=1): train-reranker --languages en de es ru zh --epochs 2"):
         assert word in sizes, word
 
 
@@ -33,7 +35,7 @@ def test_experiment_end_to_end_tiny(tmp_path: Path) -> None:
     data = tmp_path / "data"
     build_fixture(data, languages=("en", "de", "th"), max_articles=5, questions_per_article=6, negatives=3)
     report = tmp_path / "report"
-    env = {**os.environ, "SEEDS": "2",
+    env = {**os.environ, "SEEDS": "2", "TEACHER": "0",  # the fixture has no qa_embeddings to mine from again
            "TRAIN_ARGS": "--max-steps 2 --batch-size 4 --languages en de --set max_seq_length=32 --set threads=2 "
                          "--set logging_steps=1 --set max_question_length=16 --set max_answer_length=32",
            "EVAL_ARGS": "--resamples 50 --max-seq-length 32 --batch-size 32 --threads 2 --embeddings none "

@@ -190,3 +190,39 @@ def test_marginmse_is_named_by_its_teacher(eval_dir: Path, tmp_path: Path, teach
     assert f"| {label} |" in text.split("## Full table")[1]
     assert f"- **MarginMSE vs in-batch negatives** ({label} - inbatch)" in text.split("\n## ")[1]
     assert "| marginmse |" not in text and "marginmse - inbatch" not in text
+
+
+def test_setup_names_the_cross_encoder_teacher_and_its_reranking(eval_dir: Path, tmp_path: Path) -> None:
+    """The teacher card train.py copied from hard_negatives' _stats.json: the report names the cross-encoder,
+    quotes its dev and real-page reranking against the bi-encoder, and says when it did not beat it."""
+    meta = json.loads((eval_dir / "runs" / "t.json").read_text())
+    card = {"teacher": "cross-encoder:data/x/reranker", "steps": 300, "use_as_teacher": False,
+            "dev": {"queries": 115, "bi_encoder": 0.91, "reranked": 0.8, "delta": -0.11, "delta_ci": [-0.15, -0.07]},
+            "realfaq": None}
+    meta["training_runs"] = {f"marginmse@{seed}": {"counts": {"teacher=cross-encoder:data/x/reranker": 10},
+                                                   "config": {}, "teacher_card": card} for seed in (1, 2)}
+    (eval_dir / "runs" / "t.json").write_text(json.dumps(meta))
+    setup = Path(write_report(eval_dir, tmp_path / "r")["summary"]).read_text().split("## Setup")[1].split("\n## ")[0]
+    lines = [line for line in setup.splitlines() if "cross-encoder `cross-encoder:data/x/reranker`" in line]
+    assert len(lines) == 1  # one line per teacher, not per seed
+    assert "300 training steps" in lines[0] and "dev nDCG@10 0.910 -> 0.800, difference -0.110 [-0.150, -0.070]" \
+        in lines[0] and "real pages not measured" in lines[0] and "does **not** beat the bi-encoder" in lines[0]
+
+
+def test_setup_names_a_trained_teacher_that_scored_nothing(eval_dir: Path, tmp_path: Path) -> None:
+    """evaluate.py --reranker: a cross-encoder the run trained but did not use (it did not beat the bi-encoder) is
+    named with its reranking numbers, and marginmse stays self-distillation."""
+    meta = json.loads((eval_dir / "runs" / "t.json").read_text())
+    meta["reranker"] = {"teacher": "cross-encoder:data/x/reranker", "steps": 150, "use_as_teacher": False,
+                        "dev": {"queries": 40, "bi_encoder": 0.9, "reranked": 0.7, "delta": -0.2,
+                                "delta_ci": [-0.3, -0.1]},
+                        "realfaq": {"queries": 200, "bi_encoder": 0.8, "reranked": 0.5, "delta": -0.3,
+                                    "delta_ci": [-0.35, -0.25]}}
+    meta["training_runs"] = {"marginmse@1": {"counts": {"teacher=encoder-cosine": 10}, "config": {}}}
+    (eval_dir / "runs" / "t.json").write_text(json.dumps(meta))
+    text = Path(write_report(eval_dir, tmp_path / "r")["summary"]).read_text()
+    setup = text.split("## Setup")[1].split("\n## ")[0]
+    assert "this run trained the cross-encoder `cross-encoder:data/x/reranker` (150 training steps" in setup
+    assert "real pages nDCG@10 0.800 -> 0.500, difference -0.300 [-0.350, -0.250] (200 queries)" in setup
+    assert "so it scored no negatives: marginmse kept the encoder's cosine margins" in setup
+    assert "marginmse (self-distillation)" in text

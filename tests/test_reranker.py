@@ -1,5 +1,6 @@
 """faqmine models train-reranker (faqmine.retrieval.reranker): training rows come from the train split only, two
-training steps on a tiny XQuAD data root write a CrossEncoder folder that loads and scores, its card holds the data,
+training steps on a tiny XQuAD data root write a CrossEncoder folder that loads and scores (with freeze_layers, the
+lower layers keep the base's weights), its card holds the data,
 the steps and dev reranking scores (trained and zero-shot languages), resuming continues from the last checkpoint,
 and the real pages' cross-lingual tasks judge the translation of the question's own answer."""
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 from helpers.paths import REALFAQ, need, need_model
 from helpers.xquad_data_root import build_fixture
 
@@ -58,11 +60,22 @@ def test_two_steps_write_a_loadable_cross_encoder_with_its_card(root, tmp_path):
     need_model(DEFAULT_ENCODER, "encoder")
     out = tmp_path / "reranker"
     config = RerankerConfig(data=str(root), output=str(out), languages=TRAINED, max_steps=2, batch_size=4,
-                            max_length=64, save_steps=2, realfaq="none", resamples=100, progress=False)
+                            max_length=64, save_steps=2, realfaq="none", resamples=100, progress=False,
+                            freeze_layers=10, learning_rate=1e-3)
     card = train_reranker(config)
     model = CrossEncoder(str(out), local_files_only=True)
     scores = model.predict([("Wo liegt Berlin?", "Berlin liegt in Deutschland."), ("What is 2+2?", "Four.")])
     assert scores.shape == (2,) and all(0.0 < s < 1.0 for s in scores)  # one logit, sigmoid
+
+    # freeze_layers=10: the embedding layer and layers 0-9 are the base's weight for weight, layers 10-11 trained
+    base = CrossEncoder(str(DEFAULT_ENCODER), num_labels=1, local_files_only=True).model.state_dict()
+    trained = model.model.state_dict()
+    for name in ("bert.embeddings.LayerNorm.weight", "bert.encoder.layer.0.attention.self.query.weight",
+                 "bert.encoder.layer.9.output.dense.weight"):
+        assert torch.equal(trained[name], base[name]), name
+    assert not torch.equal(trained["bert.encoder.layer.11.output.dense.weight"],
+                           base["bert.encoder.layer.11.output.dense.weight"])
+    assert card["training"]["freeze_layers"] == 10
 
     saved = json.loads((out / CARD).read_text(encoding="utf-8"))
     assert saved == json.loads(json.dumps(card, default=str))

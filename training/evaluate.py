@@ -32,7 +32,7 @@ DEFAULTS = {
     "resamples": 1000, "seed": 0, "compare_to": ["base", "inbatch", "randneg"], "device": None, "batch_size": 64,
     "max_seq_length": 128, "threads": None, "depth": 100, "embeddings": None,
     "realfaq": None, "real_tasks": ["real_mono", "real_cross", "real_lareqa", "parallel"], "max_real_queries": None,
-    "real_languages": None, "full_encode": False,
+    "real_languages": None, "full_encode": False, "reranker": None,
 }
 
 
@@ -92,6 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="build the real tasks from pages in these languages only (default: every page)")
     p.add_argument("--max-real-queries", dest="max_real_queries", type=int,
                    help="sample at most this many queries per real task and language (pair)")
+    p.add_argument("--reranker", metavar="PATH", help="a cross-encoder folder from `faqmine models train-reranker`: "
+                   "its card (dev and real-page reranking against the bi-encoder) goes into the run record and the "
+                   "report, whether or not it scored marginmse's negatives")
     return p
 
 
@@ -109,6 +112,20 @@ def resolve_options(args: argparse.Namespace) -> dict:
     if not options["data"]:
         raise ValueError("--data is required (or data: in --config)")
     return options
+
+
+def _reranker_card(folder: str | None) -> dict | None:
+    """The trained cross-encoder's card, cut to what the report quotes; None without --reranker."""
+    from faqmine.retrieval.reranker import read_card
+
+    if not folder:
+        return None
+    card = read_card(folder)
+    if card is None:
+        raise FileNotFoundError(f"--reranker {folder}: no faqmine_reranker.json card there")
+    return {"teacher": f"cross-encoder:{folder}", "steps": card.get("training", {}).get("steps"),
+            "seconds": card.get("training", {}).get("seconds"), "use_as_teacher": card.get("use_as_teacher"),
+            "dev": (card.get("dev") or {}).get("pooled"), "realfaq": (card.get("realfaq") or {}).get("pooled")}
 
 
 def _parse_name(name: str) -> tuple[str, int | None, int | None] | None:
@@ -233,6 +250,7 @@ def main(argv: list[str] | None = None) -> int:
         "systems": {s: {"kind": systems[s].kind, "model": systems[s].model, "components": systems[s].components}
                     for s in dict.fromkeys(chosen)},
         "train_languages": train_languages, "training_runs": {name: record for name, _, record in models},
+        "reranker": _reranker_card(opts["reranker"]),
         "tasks": taskset.summary(), "seconds": round(time.time() - started, 1), "seconds_by_system": options.timings,
         "texts_encoded_by_model": options.encoded, "base_vectors": vectors_note, "realfaq": real_info,
         "frozen_prefix": {"layers": getattr(options.prefix, "depth", None),

@@ -106,7 +106,8 @@ def train_reranker_command(args: argparse.Namespace) -> int:
         hard_negatives=args.hard_negatives, languages=tuple(args.languages) if args.languages else None,
         loss=args.loss, mined_negatives=args.mined_negatives, random_negatives=args.random_negatives,
         max_steps=args.max_steps, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
-        max_length=args.max_length, freeze_embeddings=not args.train_embeddings, seed=args.seed,
+        max_length=args.max_length, freeze_embeddings=not args.train_embeddings,
+        freeze_layers=args.freeze_layers, seed=args.seed,
         save_steps=args.save_steps, resume=args.resume, device=args.device, depth=args.depth,
         dev_queries=args.dev_queries, realfaq=args.realfaq, realfaq_queries=args.realfaq_queries,
         resamples=args.resamples, progress=not args.no_progress, skip_eval=args.skip_eval)
@@ -153,6 +154,8 @@ def add_reranker_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-length", type=int, default=d.max_length, help="tokens of (query, document)")
     parser.add_argument("--train-embeddings", action="store_true",
                         help="also train the word embeddings (frozen by default: cheaper, zero-shot languages kept)")
+    parser.add_argument("--freeze-layers", type=int, default=d.freeze_layers, help="also freeze the embedding layer "
+                        "and this many lowest transformer layers (steps cost less; 0: train every layer)")
     parser.add_argument("--seed", type=int, default=d.seed, help="seed of sampling, shuffling and the new head")
     parser.add_argument("--save-steps", type=int, default=d.save_steps, help="checkpoint every this many steps")
     parser.add_argument("--resume", default=d.resume, metavar="auto|none|PATH",

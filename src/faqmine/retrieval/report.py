@@ -58,6 +58,43 @@ def strategy_labels(meta: dict) -> dict[str, str]:
     return {}
 
 
+def _reranking(entry: dict | None) -> str:
+    if not entry:
+        return "not measured"
+    low, high = entry["delta_ci"]
+    return (f"nDCG@10 {entry['bi_encoder']:.3f} -> {entry['reranked']:.3f}, difference {entry['delta']:+.3f} "
+            f"[{low:+.3f}, {high:+.3f}] ({entry['queries']} queries)")
+
+
+def teacher_lines(meta: dict) -> list[str]:
+    """Setup lines naming the cross-encoder behind marginmse's margins, or the one the run trained and did not use,
+    with how it did as a reranker of the bi-encoder's top 20 (its card: copied by mine_negatives into _stats.json
+    and by train.py into the run record, or read by evaluate.py --reranker)."""
+    used = {record["teacher_card"].get("teacher"): record["teacher_card"]
+            for name, record in (meta.get("training_runs") or {}).items()
+            if name.split("@")[0] == "marginmse" and record.get("teacher_card")}
+    trained = meta.get("reranker")
+    cards = dict(used)
+    if trained and trained.get("teacher") not in cards:
+        cards[trained.get("teacher")] = trained
+    lines = []
+    for teacher, card in cards.items():
+        subject = "marginmse's margins come from" if teacher in used else "this run trained"
+        text = (f"- {subject} the cross-encoder `{teacher}` ({card.get('steps', '?')} training steps on the train "
+                f"split). As a reranker of the base bi-encoder's top 20: dev {_reranking(card.get('dev'))}; real pages "
+                f"{_reranking(card.get('realfaq'))}. ")
+        if card.get("use_as_teacher"):
+            text += "It beats the bi-encoder on dev (interval above 0)."
+        elif teacher in used:
+            text += ("It does **not** beat the bi-encoder on dev: the student learns margins from a teacher no "
+                     "better than its own starting point.")
+        else:
+            text += ("It does **not** beat the bi-encoder on dev, so it scored no negatives: marginmse kept the "
+                     "encoder's cosine margins.")
+        lines.append(text)
+    return lines
+
+
 def latest_run_id(eval_dir: str | Path) -> str:
     files = sorted((Path(eval_dir) / "metrics").glob("*.parquet"), key=lambda p: p.stat().st_mtime)
     if not files:
@@ -561,6 +598,7 @@ def write_report(eval_dir: str | Path, out: str | Path, run_id: str | None = Non
                      "(hard_negatives' teacher column says `encoder-cosine`), so it pulls the student towards the "
                      "model it starts from; a cross-encoder teacher is used only where it beats the bi-encoder "
                      "(`faqmine models train-reranker`)")
+    lines += teacher_lines(meta)
     real = meta.get("realfaq") or {}
     if real:
         lines.append(f"- real out-of-domain pages (`{real.get('folder')}`): translation groups used "

@@ -40,7 +40,7 @@ from faqmine.retrieval.datasets import Benchmark, MissingDataset, read_benchmark
 from faqmine.retrieval.dense import search
 from faqmine.retrieval.metrics import evaluate_run
 from faqmine.retrieval.realfaq import aligned_items
-from faqmine.retrieval.train import freeze_word_embeddings
+from faqmine.retrieval.train import freeze_lower_layers, freeze_word_embeddings
 
 if TYPE_CHECKING:
     from sentence_transformers import CrossEncoder, SentenceTransformer
@@ -71,6 +71,7 @@ class RerankerConfig:
     warmup_ratio: float = 0.1
     max_length: int = 256
     freeze_embeddings: bool = True  # e5-small: 96M of 118M parameters; keeps zero-shot languages' embeddings
+    freeze_layers: int = 0  # > 0: also the embedding layer and this many lowest transformer layers (cheaper steps)
     seed: int = 12
     save_steps: int = 200
     resume: str = "auto"  # auto (latest checkpoint in <output>/checkpoints), none, or a checkpoint folder
@@ -91,6 +92,8 @@ class RerankerConfig:
             raise ValueError("need at least one negative per query (mined_negatives + random_negatives >= 1)")
         if self.max_steps <= 0 and self.epochs <= 0:
             raise ValueError("set max_steps > 0 or epochs > 0")
+        if self.freeze_layers < 0:
+            raise ValueError("freeze_layers must be 0 or more")
         if self.depth < 1 or self.batch_size < 1:
             raise ValueError("depth and batch_size must be at least 1")
 
@@ -238,6 +241,7 @@ def train_reranker(config: RerankerConfig, bench: Benchmark | None = None) -> di
     model = CrossEncoder(base, num_labels=1, max_length=config.max_length, device=config.device,
                          local_files_only=True)
     frozen = freeze_word_embeddings(model) if config.freeze_embeddings else 0
+    frozen += freeze_lower_layers(model, config.freeze_layers)
     if config.loss == "listnet":
         loss = ListNetLoss(model)
         columns = ["query", "docs", "labels"]
@@ -268,7 +272,8 @@ def train_reranker(config: RerankerConfig, bench: Benchmark | None = None) -> di
                  "mined_negatives": config.mined_negatives, "random_negatives": config.random_negatives},
         "training": {"steps": int(result.global_step), "epochs": config.epochs, "max_steps": config.max_steps,
                      "batch_size": config.batch_size, "learning_rate": config.learning_rate,
-                     "max_length": config.max_length, "frozen_parameters": frozen,
+                     "max_length": config.max_length, "freeze_layers": config.freeze_layers,
+                     "frozen_parameters": frozen,
                      "resumed_from": resume, "train_loss": float(result.training_loss),
                      "seconds": round(train_seconds, 1)},
         "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(config).items()},

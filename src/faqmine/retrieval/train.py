@@ -423,6 +423,17 @@ def _trainer_class():
     return Trainer
 
 
+def mining_teacher_card(config: TrainConfig) -> dict | None:
+    """What the hard_negatives folder's _stats.json says of the cross-encoder that scored it (its dev and realfaq
+    reranking against the bi-encoder, whether it beat it); None for the cosine teacher or without stats."""
+    stats = config.hard_negatives_folder() / "_stats.json"
+    if not stats.is_file():
+        return None
+    written = json.loads(stats.read_text(encoding="utf-8"))
+    card = written.get("teacher_card")
+    return {"teacher": written.get("teacher"), **card} if card else None
+
+
 def run_training(config: TrainConfig, force: bool = False) -> dict:
     """Train one model as configured; returns the run record (also written to <output_dir>/faqmine_train.json)."""
     import sentence_transformers
@@ -502,6 +513,7 @@ def run_training(config: TrainConfig, force: bool = False) -> dict:
         "model": str(final),
         "train_languages": data.languages,
         "counts": dict(data.counts),
+        "teacher_card": mining_teacher_card(config) if config.strategy == "marginmse" else None,
         "parameters": total,
         "parameters_frozen": frozen,
         "resumed_from": resume_from,
