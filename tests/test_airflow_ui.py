@@ -11,15 +11,18 @@ port, this repository's dags/, and a small simulated crawl as the trigger form's
   docs/airflow_grid.png changes only on purpose: to refresh it, run
   `FAQMINE_UI_SCREENSHOT=docs/airflow_grid.png python -m pytest tests/test_airflow_ui.py -k screenshot`
   and commit the file.
-- test_killed_spark_job_then_cleared_task_gives_identical_outputs: a run whose extract Spark
-  application is SIGKILLed mid-run fails; clearing the task in Airflow (REST API, as the UI's
-  Clear button does) completes the run, and every dataset equals that of the uninterrupted run.
+- test_killed_spark_job_then_cleared_task_gives_identical_outputs: in the finished run, the last Spark
+  stage (mine_negatives) is cleared to run again and its application is SIGKILLed mid-run: the run
+  fails and the dataset it was rewriting is still the previous complete one; clearing the task in
+  Airflow (REST API, as the UI's Clear button does) again completes the run, and every dataset
+  equals a copy taken before the kill.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -64,6 +67,7 @@ class Standalone:
     password: str = ""
     token: str = ""
     reference: Path | None = None  # data root of a run that finished without interruption
+    reference_run: str = ""  # its run id
     log: Path = field(default=Path())
 
     def api(self, method: str, path: str, body: dict | None = None) -> dict:
@@ -240,7 +244,7 @@ def test_trigger_from_the_ui_and_screenshot_the_grid(standalone, tmp_path):
     data = Path(run["conf"]["data_root"])
     assert validate_stage("extract", data)["qa_raw"]["crawls"] == [UI_CRAWL]  # ... and the Spark job
     assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    server.reference = data
+    server.reference, server.reference_run = data, run_id
 
 
 def spark_submit_pids(marker: str) -> list[int]:
@@ -288,33 +292,48 @@ def table_rows(folder: Path) -> list[tuple]:
     return duckdb.sql(f"SELECT * FROM read_parquet('{glob}', hive_partitioning=true) ORDER BY ALL").fetchall()
 
 
-def stats_of(root: Path, dataset: str) -> dict:
-    """The dataset's `_stats.json` with its data root written as <root> (stages record their input paths) and
-    without the measurements of the run (seconds, texts per second, memory: `*_seconds`, `*_second`, `*_mb`),
-    which no two runs share; every count and setting is compared."""
-    text = json.dumps(read_stats(root / dataset))
-    stats = json.loads(text.replace(json.dumps(str(root))[1:-1], "<root>"))
+def stats_of(folder: Path, dataset: str, root: Path | None = None) -> dict:
+    """The dataset's `_stats.json` under `folder` with its data root (`root`, default `folder`: a copy keeps the
+    paths of the root it was copied from) written as <root> (stages record their input paths) and without the
+    measurements of the run (seconds, texts per second, memory: `*_seconds`, `*_second`, `*_mb`), which no two runs
+    share; every count and setting is compared."""
+    text = json.dumps(read_stats(folder / dataset))
+    stats = json.loads(text.replace(json.dumps(str(root or folder))[1:-1], "<root>"))
     return {k: v for k, v in stats.items() if not k.endswith(("_seconds", "_second", "_mb"))}
 
 
 def test_killed_spark_job_then_cleared_task_gives_identical_outputs(standalone):
+    """In the finished run (the browser test's, else one triggered here), the last Spark stage is cleared so that it
+    runs again in place, and its Spark application is SIGKILLed mid-run: the task and the run fail, the dataset it
+    was rewriting is still the previous complete one, and clearing the task again completes the run with every
+    dataset equal to a copy taken before (two stage runs, not a second pipeline)."""
     server = standalone
-    conf = {"crawl": UI_CRAWL, "warc_input": str(server.listing)}
     if server.reference is None:  # the browser test did not run: make the uninterrupted run here
         reference = server.work / "data_reference"
-        run_id = server.trigger({**conf, "data_root": str(reference)})
-        assert server.wait_run(run_id, {"success", "failed"}) == "success", server.summary(run_id)
+        server.reference_run = server.trigger({"crawl": UI_CRAWL, "warc_input": str(server.listing),
+                                               "data_root": str(reference)})
+        assert server.wait_run(server.reference_run, {"success", "failed"}) == "success", \
+            server.summary(server.reference_run)
         server.reference = reference
-    data = server.work / "data_killed"
-    victim = "extract"
-    run_id = server.trigger({**conf, "data_root": str(data)})
+    data, run_id = server.reference, server.reference_run
+    before = server.work / "data_before_kill"
+    shutil.copytree(data, before)
+    victim = pipeline.stages()[-1]
+    assert victim.name == "mine_negatives", victim.name  # the last Spark stage: only it and its checks rerun
 
+    def clear() -> None:
+        cleared = server.api("POST", f"/dags/{DAG_ID}/clearTaskInstances",
+                             {"dry_run": False, "dag_run_id": run_id, "task_ids": [victim.name],
+                              "only_failed": False, "include_downstream": True, "reset_dag_runs": True})
+        assert victim.name in {ti["task_id"] for ti in cleared["task_instances"]}
+
+    clear()
     deadline, pids = time.monotonic() + 600, []
     while time.monotonic() < deadline and not pids:
-        pids = spark_submit_pids(str(data / pipeline.stage(victim).outputs[0]))
+        pids = spark_submit_pids(str(data / victim.outputs[0]))
         server.alive()
         time.sleep(0.5)
-    assert pids, f"no Spark application of {victim} seen: {server.summary(run_id)}"
+    assert pids, f"no Spark application of {victim.name} seen: {server.summary(run_id)}"
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline and not any(python_workers_of(pid) for pid in pids):
         time.sleep(0.2)  # kill it while it runs Python tasks, mid-run
@@ -324,20 +343,15 @@ def test_killed_spark_job_then_cleared_task_gives_identical_outputs(standalone):
         except ProcessLookupError:  # it finished first: the run then succeeds and the test says so below
             pass
     assert server.wait_run(run_id, {"success", "failed"}) == "failed", server.summary(run_id)
-    assert server.task_state(run_id, victim) == "failed"
-    assert not (data / "qa_raw" / "_SUCCESS").exists()  # nothing half-written where readers look
+    assert server.task_state(run_id, victim.name) == "failed"
+    for dataset in victim.outputs:  # nothing half-written where readers look: the previous dataset stands
+        assert table_rows(data / dataset) == table_rows(before / dataset), dataset
 
-    cleared = server.api("POST", f"/dags/{DAG_ID}/clearTaskInstances",
-                         {"dry_run": False, "dag_run_id": run_id, "task_ids": [victim], "only_failed": False,
-                          "include_downstream": True, "reset_dag_runs": True})
-    assert victim in {ti["task_id"] for ti in cleared["task_instances"]}
+    clear()
     assert server.wait_run(run_id, {"success", "failed"}) == "success", server.summary(run_id)
-
-    reference = server.reference
     for s in pipeline.stages():
         for dataset in s.outputs:
-            assert stats_of(data, dataset) == stats_of(reference, dataset), dataset
-            assert table_rows(data / dataset) == table_rows(reference / dataset), dataset
+            assert stats_of(data, dataset) == stats_of(before, dataset, root=data), dataset
+            assert table_rows(data / dataset) == table_rows(before / dataset), dataset
     leftovers = [p.name for p in data.iterdir() if p.name.startswith(".") and ".tmp-" in p.name]
     print(f"temporary folders left by the killed job (never read): {leftovers}")
-
