@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     identity = not_self["reason"].isin(["qrels_positive", "same_answer", "duplicate_of_positive",
                                         "translation_of_positive", "duplicate_negative"]).to_numpy()
     pool = not_self[~identity]
-    n_queries = stats["out"] or 1
+    n_queries = max(pool["query_id"].nunique(), 1)  # the queries with candidates left after the identity rules
     sweep = [FilterConfig(relative_margin=None, num_negatives=n_keep)]
     sweep += [FilterConfig(relative_margin=m, num_negatives=n_keep) for m in (0.0, 0.01, 0.02, 0.05, 0.1)]
     sweep += [FilterConfig(relative_margin=None, absolute_margin=m, num_negatives=n_keep) for m in (0.0, 0.02, 0.05)]

@@ -201,10 +201,11 @@ def test_setup_names_the_cross_encoder_teacher_and_its_reranking(eval_dir: Path,
             "realfaq": None}
     meta["training_runs"] = {f"marginmse@{seed}": {"counts": {"teacher=cross-encoder:data/x/reranker": 10},
                                                    "config": {}, "teacher_card": card} for seed in (1, 2)}
+    meta["reranker"] = card  # evaluate.py --reranker: the same cross-encoder (named by the same absolute path)
     (eval_dir / "runs" / "t.json").write_text(json.dumps(meta))
     setup = Path(write_report(eval_dir, tmp_path / "r")["summary"]).read_text().split("## Setup")[1].split("\n## ")[0]
     lines = [line for line in setup.splitlines() if "cross-encoder `cross-encoder:data/x/reranker`" in line]
-    assert len(lines) == 1  # one line per teacher, not per seed
+    assert len(lines) == 1  # one line per teacher, not per seed nor for --reranker again
     assert "300 training steps" in lines[0] and "dev nDCG@10 0.910 -> 0.800, difference -0.110 [-0.150, -0.070]" \
         in lines[0] and "real pages not measured" in lines[0] and "does **not** beat the bi-encoder" in lines[0]
 

@@ -123,7 +123,8 @@ def _reranker_card(folder: str | None) -> dict | None:
     card = read_card(folder)
     if card is None:
         raise FileNotFoundError(f"--reranker {folder}: no faqmine_reranker.json card there")
-    return {"teacher": f"cross-encoder:{folder}", "steps": card.get("training", {}).get("steps"),
+    # named as mine_negatives names its teacher (the absolute path), so the report can tell whether it was used
+    return {"teacher": f"cross-encoder:{Path(folder).resolve()}", "steps": card.get("training", {}).get("steps"),
             "seconds": card.get("training", {}).get("seconds"), "use_as_teacher": card.get("use_as_teacher"),
             "dev": (card.get("dev") or {}).get("pooled"), "realfaq": (card.get("realfaq") or {}).get("pooled")}
 

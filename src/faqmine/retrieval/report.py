@@ -88,6 +88,8 @@ def teacher_lines(meta: dict) -> list[str]:
         elif teacher in used:
             text += ("It does **not** beat the bi-encoder on dev: the student learns margins from a teacher no "
                      "better than its own starting point.")
+        elif used:
+            text += "It does **not** beat the bi-encoder on dev, and the marginmse runs here learned another's margins."
         else:
             text += ("It does **not** beat the bi-encoder on dev, so it scored no negatives: marginmse kept the "
                      "encoder's cosine margins.")
