@@ -61,7 +61,8 @@ def xquad_benchmark(languages: list[str]) -> dict[str, pa.Table]:
                 rows.append((ident, qa))
                 by_key.setdefault(answer_key(qa.sentence), []).append(ident)
         for ident, qa in rows:
-            common = {"domain": f"site{int(ident[:4], 16) % 50}.example", "language": language, "split": "train"}
+            domain = f"site{int(ident[:4], 16) % 50}.example"
+            common = {"domain": domain, "unit": domain, "language": language, "split": "train"}
             corpus.append({"doc_id": doc_id(ident), "qa_id": ident, "title": "", "text": qa.sentence, **common})
             queries.append({"query_id": query_id(ident), "qa_id": ident, "text": qa.question, **common})
             qrels += [{"query_id": query_id(ident), "doc_id": doc_id(other), "score": 1, "language": language,
