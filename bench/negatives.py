@@ -181,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--teacher", default=None, help="CrossEncoder folder to time as well")
     parser.add_argument("--teacher-pairs", type=int, default=512, help="pairs per language for the text teachers")
     parser.add_argument("--master", default="local[*]", help="Spark master of the stage runs")
+    parser.add_argument("--driver-memory", default="4g", help="heap of the Spark driver started by this process")
     args = parser.parse_args(argv)
 
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
@@ -204,6 +205,9 @@ def main(argv: list[str] | None = None) -> int:
     for line in library_throughput(data, 4 * n, args, model):
         print(line)
 
+    # the driver JVM starts here, in this process, so its heap is set before it launches (a conf set afterwards is
+    # too late); it must hold every run's plans and the teacher run's pairs
+    os.environ.setdefault("PYSPARK_SUBMIT_ARGS", f"--driver-memory {args.driver_memory} pyspark-shell")
     spark = build_session("faqmine-bench-negatives", master=args.master)
     corpus = spark.createDataFrame(data["corpus"]).cache()
     qrels = spark.createDataFrame(data["qrels"]).cache()
