@@ -186,14 +186,16 @@ read -r -a SEED_LIST <<< "$(seq -s ' ' 1 "$SEEDS")"
 MODELS=() CURVE=(base)
 for strategy in $STRATEGIES; do
   for seed in "${SEED_LIST[@]}"; do
-    out="$DATA/runs/$strategy-s$seed"  # marginmse on the teacher's margins is a run of its own
-    [ "$strategy" = marginmse ] && [ -n "$HARD_NEGATIVES_TEACHER" ] && out="$DATA/runs/$strategy-teacher-s$seed"
-    step "train $strategy, seed $seed ($CONFIGS/$strategy.yaml)"
+    out="$DATA/runs/$strategy-s$seed"
     EXTRA=(); [ "$FRESH" = 1 ] && EXTRA=(--force --resume never)
+    if [ "$strategy" = marginmse ] && [ -n "$HARD_NEGATIVES_TEACHER" ]; then  # the teacher's margins: a run of its own
+      out="$DATA/runs/$strategy-teacher-s$seed"
+      EXTRA+=(--set "hard_negatives=$HARD_NEGATIVES_TEACHER")
+    fi
+    step "train $strategy, seed $seed ($CONFIGS/$strategy.yaml)"
     on_curve=0
     case " $CURVE_STRATEGIES " in *" $strategy "*) case " $CURVE_SEEDS " in *" $seed "*) on_curve=1 ;; esac ;; esac
     [ "$on_curve" = 1 ] && EXTRA+=(--set "curve_fractions=[0.25, 0.5]")
-    [ "$strategy" = marginmse ] && [ -n "$HARD_NEGATIVES_TEACHER" ] && EXTRA+=(--set "hard_negatives=$HARD_NEGATIVES_TEACHER")
     # shellcheck disable=SC2086
     timed "train_${strategy}_s$seed" $PY training/train.py --config "$CONFIGS/$strategy.yaml" --data "$DATA" \
       --output-dir "$out" --device "$DEVICE_FLAG" --seed "$seed" --set "run_name=$strategy-s$seed" "${EXTRA[@]}" \

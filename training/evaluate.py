@@ -115,18 +115,16 @@ def resolve_options(args: argparse.Namespace) -> dict:
 
 
 def _reranker_card(folder: str | None) -> dict | None:
-    """The trained cross-encoder's card, cut to what the report quotes; None without --reranker."""
-    from faqmine.retrieval.reranker import read_card
+    """The trained cross-encoder's card summary, named as mine_negatives names its teacher (the absolute path), so the
+    report can tell whether it was used; None without --reranker."""
+    from faqmine.retrieval.reranker import card_summary
 
     if not folder:
         return None
-    card = read_card(folder)
-    if card is None:
+    summary = card_summary(folder)
+    if summary is None:
         raise FileNotFoundError(f"--reranker {folder}: no faqmine_reranker.json card there")
-    # named as mine_negatives names its teacher (the absolute path), so the report can tell whether it was used
-    return {"teacher": f"cross-encoder:{Path(folder).resolve()}", "steps": card.get("training", {}).get("steps"),
-            "seconds": card.get("training", {}).get("seconds"), "use_as_teacher": card.get("use_as_teacher"),
-            "dev": (card.get("dev") or {}).get("pooled"), "realfaq": (card.get("realfaq") or {}).get("pooled")}
+    return {"teacher": f"cross-encoder:{Path(folder).resolve()}", **summary}
 
 
 def _parse_name(name: str) -> tuple[str, int | None, int | None] | None:

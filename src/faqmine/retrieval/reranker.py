@@ -504,3 +504,14 @@ def write_card(folder: str | Path, card: dict) -> None:
 def read_card(folder: str | Path) -> dict | None:
     path = Path(folder) / CARD
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def card_summary(folder: str | Path | None) -> dict | None:
+    """What a cross-encoder's card says of it as a reranker: pooled dev and realfaq nDCG@10 against the bi-encoder's
+    order, whether it beat it, its steps; None without a folder or a card (mine_negatives' stats, the evaluation's
+    run record)."""
+    card = read_card(folder) if folder else None
+    if card is None:
+        return None
+    return {"dev": (card.get("dev") or {}).get("pooled"), "realfaq": (card.get("realfaq") or {}).get("pooled"),
+            "use_as_teacher": card.get("use_as_teacher"), "steps": (card.get("training") or {}).get("steps")}

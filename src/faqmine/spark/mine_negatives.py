@@ -123,18 +123,6 @@ class MiningConfig:
         return f"cross-encoder:{self.teacher}" if self.teacher else "encoder-cosine"
 
 
-def _teacher_card(teacher: str | None) -> dict | None:
-    """What the teacher's card (faqmine models train-reranker) says of it as a reranker: pooled dev and realfaq
-    nDCG@10 against the bi-encoder's order, and whether it beat it; None for the cosine or a folder without card."""
-    from faqmine.retrieval.reranker import read_card  # the driver only, once
-
-    card = read_card(teacher) if teacher else None
-    if card is None:
-        return None
-    return {"dev": card.get("dev", {}).get("pooled"), "realfaq": card.get("realfaq", {}).get("pooled"),
-            "use_as_teacher": card.get("use_as_teacher"), "steps": card.get("training", {}).get("steps")}
-
-
 def _threads() -> int | None:
     context = TaskContext.get()
     return context.cpus() if context is not None else None
@@ -567,8 +555,10 @@ def run_mining(corpus: DataFrame, queries: DataFrame, embeddings: DataFrame, qre
         by_source[source] = by_source.get(source, 0) + count
     n_candidates = sum(by_reason.values())
     n_negatives = by_reason.get(None, 0)
+    from faqmine.retrieval.reranker import card_summary  # the driver only, once
+
     info = {
-        "teacher": config.teacher_name, "teacher_card": _teacher_card(config.teacher),
+        "teacher": config.teacher_name, "teacher_card": card_summary(config.teacher),
         "encoder": config.encoder or "default", "texts_encoded": 0,
         "vectors_read": {"documents": sum(p.n_docs for p in plans.values()),
                          "queries": sum(p.n_queries for p in plans.values())},
