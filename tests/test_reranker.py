@@ -1,6 +1,7 @@
 """faqmine models train-reranker (faqmine.retrieval.reranker): training rows come from the train split only, two
 training steps on a tiny XQuAD data root write a CrossEncoder folder that loads and scores (with freeze_layers, the
-lower layers keep the base's weights), its card holds the data,
+lower layers keep the base's weights), either head (mean-pooled or [CLS]) saves and loads with the same scores, its
+card holds the data,
 the steps and dev reranking scores (trained and zero-shot languages), resuming continues from the last checkpoint,
 and the real pages' cross-lingual tasks judge the translation of the question's own answer."""
 
@@ -16,7 +17,16 @@ from helpers.xquad_data_root import build_fixture
 from faqmine.embedding.load import DEFAULT_ENCODER
 from faqmine.retrieval.datasets import read_benchmarks
 from faqmine.retrieval.realfaq import aligned_items
-from faqmine.retrieval.reranker import CARD, RerankerConfig, realfaq_tasks, train_reranker, training_rows
+from faqmine.retrieval.reranker import (
+    CARD,
+    HEADS,
+    RerankerConfig,
+    load_reranker,
+    new_cross_encoder,
+    realfaq_tasks,
+    train_reranker,
+    training_rows,
+)
 
 pytestmark = pytest.mark.slow
 TRAINED = ("de", "en")
@@ -68,14 +78,16 @@ def test_two_steps_write_a_loadable_cross_encoder_with_its_card(root, tmp_path):
     assert scores.shape == (2,) and all(0.0 < s < 1.0 for s in scores)  # one logit, sigmoid
 
     # freeze_layers=10: the embedding layer and layers 0-9 are the base's weight for weight, layers 10-11 trained
-    base = CrossEncoder(str(DEFAULT_ENCODER), num_labels=1, local_files_only=True).model.state_dict()
-    trained = model.model.state_dict()
-    for name in ("bert.embeddings.LayerNorm.weight", "bert.encoder.layer.0.attention.self.query.weight",
-                 "bert.encoder.layer.9.output.dense.weight"):
+    from transformers import AutoModel
+
+    base = AutoModel.from_pretrained(str(DEFAULT_ENCODER), local_files_only=True).state_dict()
+    trained = model.model.state_dict()  # the default head (mean): the encoder itself, then Pooling and Dense
+    for name in ("embeddings.LayerNorm.weight", "encoder.layer.0.attention.self.query.weight",
+                 "encoder.layer.9.output.dense.weight"):
         assert torch.equal(trained[name], base[name]), name
-    assert not torch.equal(trained["bert.encoder.layer.11.output.dense.weight"],
-                           base["bert.encoder.layer.11.output.dense.weight"])
-    assert card["training"]["freeze_layers"] == 10
+    top = "encoder.layer.11.output.dense.weight"
+    assert not torch.equal(trained[top], base[top])
+    assert card["training"]["freeze_layers"] == 10 and card["head"] == "mean"
 
     saved = json.loads((out / CARD).read_text(encoding="utf-8"))
     assert saved == json.loads(json.dumps(card, default=str))
@@ -98,6 +110,23 @@ def test_two_steps_write_a_loadable_cross_encoder_with_its_card(root, tmp_path):
     more = train_reranker(RerankerConfig(**{**config.__dict__, "max_steps": 4, "skip_eval": True}))
     assert more["training"]["resumed_from"].endswith("checkpoint-2") and more["training"]["steps"] == 4
     assert "dev" not in more
+
+
+@pytest.mark.parametrize("head", HEADS)
+def test_each_head_saves_and_loads_as_a_cross_encoder(head, tmp_path):
+    """A new model of either head is a one-logit CrossEncoder whose folder loads offline with the same scores."""
+    need_model(DEFAULT_ENCODER, "encoder")
+    pairs = [("Wo liegt Berlin?", "Berlin liegt in Deutschland."), ("What is 2+2?", "Four."),
+             ("¿Dónde está Madrid?", "Берлин находится в Германии.")]
+    model = new_cross_encoder(str(DEFAULT_ENCODER), head, max_length=64, device="cpu")
+    assert model.num_labels == 1
+    before = model.predict(pairs, convert_to_numpy=True)
+    model.save_pretrained(str(tmp_path / head))
+    loaded = load_reranker(tmp_path / head, device="cpu")
+    assert loaded.max_seq_length == 64
+    after = loaded.predict(pairs, convert_to_numpy=True)
+    assert after.shape == (3,) and all(0.0 < s < 1.0 for s in after)  # one logit, sigmoid
+    assert after == pytest.approx(before, abs=1e-5)
 
 
 def test_realfaq_cross_lingual_tasks_judge_the_translation():

@@ -104,7 +104,7 @@ def train_reranker_command(args: argparse.Namespace) -> int:
     config = RerankerConfig(
         data=str(args.data), output=str(args.out), base_model=args.base_model, encoder=args.encoder,
         hard_negatives=args.hard_negatives, languages=tuple(args.languages) if args.languages else None,
-        loss=args.loss, mined_negatives=args.mined_negatives, random_negatives=args.random_negatives,
+        loss=args.loss, head=args.head, mined_negatives=args.mined_negatives, random_negatives=args.random_negatives,
         max_steps=args.max_steps, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
         max_length=args.max_length, freeze_embeddings=not args.train_embeddings,
         freeze_layers=args.freeze_layers, seed=args.seed,
@@ -125,7 +125,7 @@ def train_reranker_command(args: argparse.Namespace) -> int:
 
 def add_reranker_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of `faqmine models train-reranker` (also training/train_reranker.py)."""
-    from faqmine.retrieval.reranker import LOSSES, RerankerConfig
+    from faqmine.retrieval.reranker import HEADS, LOSSES, RerankerConfig
 
     d = RerankerConfig(data="", output="")
     parser.add_argument("--data", type=Path, required=True,
@@ -142,6 +142,9 @@ def add_reranker_arguments(parser: argparse.ArgumentParser) -> None:
                         "only (dev reranking covers every language; the others are marked zero-shot)")
     parser.add_argument("--loss", choices=LOSSES, default=d.loss, help="bce: pointwise BinaryCrossEntropyLoss; "
                         "listnet: listwise ListNetLoss over (positive, negatives)")
+    parser.add_argument("--head", choices=HEADS, default=d.head, help="mean: the mean of the token vectors and a "
+                        "new linear layer (starts on what e5 was trained to pool); cls: the sequence-classification "
+                        "head (a new pooler over [CLS] and classifier)")
     parser.add_argument("--mined-negatives", type=int, default=d.mined_negatives,
                         help="mined negatives per query (best teacher score first)")
     parser.add_argument("--random-negatives", type=int, default=d.random_negatives,
