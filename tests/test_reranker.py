@@ -14,8 +14,9 @@ import torch
 from helpers.paths import REALFAQ, need, need_model
 from helpers.xquad_data_root import build_fixture
 
+from faqmine.build_benchmarks.benchmark import doc_id
 from faqmine.embedding.load import DEFAULT_ENCODER
-from faqmine.retrieval.datasets import read_benchmarks
+from faqmine.retrieval.datasets import read_benchmarks, read_bitext
 from faqmine.retrieval.realfaq import aligned_items
 from faqmine.retrieval.reranker import (
     CARD,
@@ -48,7 +49,10 @@ def test_training_rows_are_train_split_only(root):
     train_texts = set(bench.corpus.loc[bench.corpus["split"] == "train", "text"])
     other_texts = set(bench.corpus.loc[bench.corpus["split"] != "train", "text"]) - train_texts
     train_queries = set(bench.queries.loc[bench.queries["split"] == "train", "text"])
-    assert data.languages == list(TRAINED) and set(rows["language"]) == set(TRAINED)
+    assert data.languages == list(TRAINED)
+    cross = rows[rows["language"].str.contains("-")]
+    rows = rows[~rows["language"].str.contains("-")]
+    assert set(rows["language"]) == set(TRAINED)
     assert set(rows["query"]) <= train_queries
     assert set(rows["document"]) <= train_texts and not set(rows["document"]) & other_texts
     positives = rows[rows["label"] == 1.0]
@@ -60,8 +64,30 @@ def test_training_rows_are_train_split_only(root):
     judged = {(query_text[q], t) for q, t in zip(relevant["query_id"], relevant["text"], strict=True)}
     negatives = rows[rows["label"] == 0.0]
     assert not judged & set(zip(negatives["query"], negatives["document"], strict=True))
-    assert len(negatives) == data.counts["mined_negatives"] + data.counts["random_negatives"]
+    all_negatives = data.rows["label"] == 0.0  # the counts cover the cross-lingual rows' negatives too
+    assert all_negatives.sum() == data.counts["mined_negatives"] + data.counts["random_negatives"]
     assert negatives.groupby("query").size().max() == 4
+
+    # cross-lingual rows: a train question against its bitext partner's answer (also train), both ways
+    assert set(cross["language"]) == {"de-en", "en-de"} and data.counts["cross_lingual_queries"] > 0
+    assert set(cross["query"]) <= train_queries and set(cross["document"]) <= train_texts
+    lang_of = dict(zip(bench.corpus["text"], bench.corpus["language"], strict=False))
+    assert all(lang_of[d] == pair.split("-")[1] for d, pair in zip(cross["document"], cross["language"], strict=True))
+    bitext = read_bitext(root)
+    trained_q = bench.queries[bench.queries["language"].isin(TRAINED)]
+    trained_c = bench.corpus[bench.corpus["language"].isin(TRAINED)]
+    qa_text = dict(zip(trained_q["qa_id"], trained_q["text"], strict=True))
+    answer_of = dict(zip(trained_c["doc_id"], trained_c["text"], strict=True))
+    expected = {(qa_text[a], answer_of[doc_id(b)]) for x, y in zip(bitext["qa_id_a"], bitext["qa_id_b"], strict=True)
+                for a, b in ((x, y), (y, x)) if a in qa_text and doc_id(b) in answer_of
+                and answer_of[doc_id(b)] in train_texts and qa_text[a] in train_queries}
+    cross_positives = cross[cross["label"] == 1.0]
+    assert set(zip(cross_positives["query"], cross_positives["document"], strict=True)) == expected
+    assert len(cross_positives) == data.counts["cross_lingual_queries"]
+    assert not judged & set(zip(cross["query"][cross["label"] == 0.0], cross["document"][cross["label"] == 0.0],
+                                strict=True))
+    without = training_rows(RerankerConfig(**{**config.__dict__, "cross_lingual": False}), bench)
+    assert not without.rows["language"].str.contains("-").any() and "cross_lingual_queries" not in without.counts
 
 
 def test_two_steps_write_a_loadable_cross_encoder_with_its_card(root, tmp_path):

@@ -104,7 +104,8 @@ def train_reranker_command(args: argparse.Namespace) -> int:
     config = RerankerConfig(
         data=str(args.data), output=str(args.out), base_model=args.base_model, encoder=args.encoder,
         hard_negatives=args.hard_negatives, languages=tuple(args.languages) if args.languages else None,
-        loss=args.loss, head=args.head, mined_negatives=args.mined_negatives, random_negatives=args.random_negatives,
+        cross_lingual=not args.no_cross_lingual, bitext=args.bitext, loss=args.loss, head=args.head,
+        mined_negatives=args.mined_negatives, random_negatives=args.random_negatives,
         max_steps=args.max_steps, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
         max_length=args.max_length, freeze_embeddings=not args.train_embeddings,
         freeze_layers=args.freeze_layers, seed=args.seed,
@@ -140,6 +141,10 @@ def add_reranker_arguments(parser: argparse.ArgumentParser) -> None:
                         "(default: <data>/hard_negatives when there; none: random negatives only)")
     parser.add_argument("--languages", nargs="+", default=None, metavar="LANG", help="train on these languages "
                         "only (dev reranking covers every language; the others are marked zero-shot)")
+    parser.add_argument("--no-cross-lingual", action="store_true", help="no rows from bitext pairs (by default "
+                        "a bitext pair of two train QAs adds each question against its partner's answer)")
+    parser.add_argument("--bitext", default=None, metavar="PATH", help="bitext folder for the cross-lingual rows "
+                        "(default: <data>/bitext when there)")
     parser.add_argument("--loss", choices=LOSSES, default=d.loss, help="bce: pointwise BinaryCrossEntropyLoss; "
                         "listnet: listwise ListNetLoss over (positive, negatives)")
     parser.add_argument("--head", choices=HEADS, default=d.head, help="mean: the mean of the token vectors and a "

@@ -12,7 +12,11 @@ checkpoint (default: the packaged multilingual-e5-small) and trained with senten
 - `head="cls"`: transformers' sequence-classification head (a new pooler over [CLS] and a new classifier), the
   usual cross-encoder; e5's checkpoint has no pooler, so both layers start random.
 
-The rows:
+The rows (each query's own answer as the positive, never a document outside the train split or judged relevant as a
+negative); with `cross_lingual` (default) also every bitext pair of two train QAs, both ways: the question in one
+language against its partner's answer in the other, with the partner's mined negatives and random documents of the
+answer's language. Without those rows the model never sees a question and an answer in different languages, which
+is the real pages' task:
 
 - pointwise (`loss="bce"`, BinaryCrossEntropyLoss): rows (query, document, label) with the query's own
   answer as 1 and, as 0, up to `mined_negatives` of its mined negatives (hard_negatives, best teacher
@@ -45,7 +49,13 @@ import numpy as np
 import pandas as pd
 
 from faqmine.retrieval.bootstrap import DEFAULT_RESAMPLES, bootstrap_ci, paired_comparison
-from faqmine.retrieval.datasets import Benchmark, MissingDataset, read_benchmarks, read_hard_negatives
+from faqmine.retrieval.datasets import (
+    Benchmark,
+    MissingDataset,
+    read_benchmarks,
+    read_bitext,
+    read_hard_negatives,
+)
 from faqmine.retrieval.dense import search
 from faqmine.retrieval.metrics import evaluate_run
 from faqmine.retrieval.realfaq import aligned_items
@@ -71,6 +81,8 @@ class RerankerConfig:
     encoder: str | None = None  # bi-encoder whose top-k is reranked on dev (default: the packaged e5)
     hard_negatives: str | None = None  # hard_negatives folder (default: <data>/hard_negatives; "none": random only)
     languages: tuple[str, ...] | None = None  # train on these languages only (dev: every language, others zero-shot)
+    cross_lingual: bool = True  # also (question, partner's answer) rows from bitext pairs of two train QAs
+    bitext: str | None = None  # bitext folder (default: <data>/bitext when there)
     loss: str = "bce"
     head: str = "mean"  # mean: mean-pooled tokens + a linear layer; cls: the sequence-classification head
     mined_negatives: int = 3
@@ -145,9 +157,26 @@ def _mined(config: RerankerConfig, counts: Counter) -> dict[str, list[str]]:
     return {q: list(n) for q, n in zip(hn["query_id"], hn["negatives"], strict=True)}
 
 
+def _bitext(config: RerankerConfig, counts: Counter) -> pd.DataFrame:
+    """The bitext pairs (qa_id_a, qa_id_b) for cross-lingual rows, or an empty frame."""
+    empty = pd.DataFrame(columns=["qa_id_a", "qa_id_b"])
+    if not config.cross_lingual:
+        return empty
+    try:
+        pairs = read_bitext(config.data, config.bitext)
+    except MissingDataset:
+        if config.bitext:
+            raise
+        counts["no_bitext"] += 1
+        return empty
+    counts["bitext_pairs"] += len(pairs)
+    return pairs.sort_values(["qa_id_a", "qa_id_b"])
+
+
 def training_rows(config: RerankerConfig, bench: Benchmark | None = None) -> RerankerData:
     """The reranker's training rows from the train split only: every train query with its own answer, its mined
-    negatives and random train documents of its language (never dev or test documents)."""
+    negatives and random train documents of its language (never dev or test documents); with `cross_lingual`, the
+    same for a question against its bitext partner's answer."""
     counts: Counter = Counter()
     bench = bench or read_benchmarks(config.data, config.languages)
     in_train = bench.corpus["split"] == "train"
@@ -165,39 +194,64 @@ def training_rows(config: RerankerConfig, bench: Benchmark | None = None) -> Rer
     rng = random.Random(config.seed)
     rows: list[dict] = []
     languages: set[str] = set()
+
+    def judged_texts(*query_ids: str) -> set[str]:
+        return {texts[d] for q in query_ids for d in relevant.get(q, ()) if d in texts}
+
+    def negatives_for(answer_query, bad_texts: set[str]) -> list[str]:
+        """Mined negatives of the query whose answer is the positive, then random documents of its language."""
+        found = mined.get(answer_query.query_id, [])
+        chosen = [t for t in found if t not in bad_texts and t in train_texts][:config.mined_negatives]
+        counts["mined_not_train"] += sum(1 for t in found if t not in train_texts)
+        counts["mined_negatives"] += len(chosen)
+        candidates = pool.get(answer_query.language, [])
+        wanted = config.random_negatives + (config.mined_negatives - len(chosen) if not mined else 0)
+        tries = 0
+        while wanted and candidates and tries < 20 * wanted:
+            tries += 1
+            text = texts[rng.choice(candidates)]
+            if text in bad_texts or text in chosen:
+                continue
+            chosen.append(text)
+            counts["random_negatives"] += 1
+            wanted -= 1
+        return chosen
+
+    def add(query: str, positive: str, negatives: list[str], language: str) -> None:
+        if config.loss == "listnet":
+            rows.append({"query": query, "docs": [positive, *negatives],
+                         "labels": [1.0] + [0.0] * len(negatives), "language": language})
+        else:
+            rows.append({"query": query, "document": positive, "label": 1.0, "language": language})
+            rows.extend({"query": query, "document": t, "label": 0.0, "language": language} for t in negatives)
+
+    by_qa = {}
     for q in queries.itertuples(index=False):
         positive = _own_answer(q.qa_id, texts)
         if positive is None:
             counts["dropped_no_positive"] += 1
             continue
-        judged = relevant.get(q.query_id, set()) | {positive}
-        bad_texts = {texts[d] for d in judged if d in texts}
-        found = mined.get(q.query_id, [])
-        negatives = [t for t in found if t not in bad_texts and t in train_texts][:config.mined_negatives]
-        counts["mined_not_train"] += sum(1 for t in found if t not in train_texts)
-        counts["mined_negatives"] += len(negatives)
-        candidates = pool.get(q.language, [])
-        wanted = config.random_negatives + (config.mined_negatives - len(negatives) if not mined else 0)
-        tries = 0
-        while wanted and candidates and tries < 20 * wanted:
-            tries += 1
-            text = texts[rng.choice(candidates)]
-            if text in bad_texts or text in negatives:
-                continue
-            negatives.append(text)
-            counts["random_negatives"] += 1
-            wanted -= 1
+        by_qa[q.qa_id] = (q, positive)
+        negatives = negatives_for(q, judged_texts(q.query_id) | {texts[positive]})
         if not negatives:
             counts["dropped_no_negative"] += 1
             continue
         languages.add(q.language)
         counts["queries"] += 1
-        if config.loss == "listnet":
-            rows.append({"query": q.text, "docs": [texts[positive], *negatives],
-                         "labels": [1.0] + [0.0] * len(negatives), "language": q.language})
-        else:
-            rows.append({"query": q.text, "document": texts[positive], "label": 1.0, "language": q.language})
-            rows.extend({"query": q.text, "document": t, "label": 0.0, "language": q.language} for t in negatives)
+        add(q.text, texts[positive], negatives, q.language)
+    for pair in _bitext(config, counts).itertuples(index=False):
+        ends = by_qa.get(pair.qa_id_a), by_qa.get(pair.qa_id_b)
+        if ends[0] is None or ends[1] is None:
+            counts["bitext_not_train"] += 1  # a QA of another split or language, or without its own answer
+            continue
+        for (asker, _), (answerer, positive) in (ends, ends[::-1]):
+            bad = judged_texts(asker.query_id, answerer.query_id) | {texts[positive]}
+            negatives = negatives_for(answerer, bad)
+            if not negatives:
+                counts["dropped_no_negative"] += 1
+                continue
+            counts["cross_lingual_queries"] += 1
+            add(asker.text, texts[positive], negatives, f"{asker.language}-{answerer.language}")
     counts["rows"] = len(rows)
     return RerankerData(pd.DataFrame(rows), sorted(languages), counts)
 
@@ -495,7 +549,9 @@ def card_markdown(card: dict) -> str:
         "---", "", f"# faqmine reranker ({Path(card['model']).name})", "",
         f"A sentence-transformers CrossEncoder trained by `faqmine models train-reranker` from `{card['base_model']}`",
         f"on the **train split** of `{d['root']}` ({', '.join(d['languages'])}): {d['counts'].get('queries', 0)} "
-        f"queries, {d['counts'].get('rows', 0)} rows, head `{card.get('head', 'cls')}`, loss `{card['loss']}`, "
+        f"queries ({d['counts'].get('cross_lingual_queries', 0)} more asked across languages: a bitext pair's "
+        f"question against its partner's answer), {d['counts'].get('rows', 0)} rows, "
+        f"head `{card.get('head', 'cls')}`, loss `{card['loss']}`, "
         f"{d['mined_negatives']} mined + "
         f"{d['random_negatives']} random negatives per query.",
         f"Training: {t['steps']} steps of batch {t['batch_size']}, lr {t['learning_rate']}, max length "
