@@ -24,7 +24,7 @@ def test_help_lists_sizes() -> None:
     assert "--device cpu|cuda" in out and "--from train" in out
     sizes = out.split("Sizes:")[1]
     for word in ("CPU", "GPU", "crawl 20MB", "crawl 100MB", "seeds per strategy 3", "randneg", "batch_size: 128",
-                 "teacher (TEACHER=0): train-reranker --languages en de es ru zh",
+                 "teacher (TEACHER=1): train-reranker --languages en de es ru zh --max-steps 300",
                  "teacher (TEACHER=1): train-reranker --languages en de es ru zh --epochs 2"):
         assert word in sizes, word
 

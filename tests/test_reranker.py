@@ -22,6 +22,8 @@ from faqmine.retrieval.reranker import (
     CARD,
     HEADS,
     RerankerConfig,
+    RerankTask,
+    _rerank_runs,
     load_reranker,
     new_cross_encoder,
     realfaq_tasks,
@@ -97,7 +99,7 @@ def test_two_steps_write_a_loadable_cross_encoder_with_its_card(root, tmp_path):
     out = tmp_path / "reranker"
     config = RerankerConfig(data=str(root), output=str(out), languages=TRAINED, max_steps=2, batch_size=4,
                             max_length=64, save_steps=2, realfaq="none", resamples=100, progress=False,
-                            freeze_layers=10, learning_rate=1e-3)
+                            freeze_layers=10, learning_rate=1e-3, encoder_max_length=64)
     card = train_reranker(config)
     model = CrossEncoder(str(out), local_files_only=True)
     scores = model.predict([("Wo liegt Berlin?", "Berlin liegt in Deutschland."), ("What is 2+2?", "Four.")])
@@ -120,6 +122,7 @@ def test_two_steps_write_a_loadable_cross_encoder_with_its_card(root, tmp_path):
     assert saved["training"]["steps"] == 2 and saved["data"]["split"] == "train"
     assert saved["data"]["languages"] == list(TRAINED) and saved["data"]["counts"]["queries"] > 0
     dev = saved["dev"]
+    assert dev["encoder_max_length"] == 64
     bench = read_benchmarks(root)
     n_dev = bench.queries[bench.queries["split"] == "dev"]["query_id"].nunique()
     assert dev["pooled"]["queries"] == n_dev > 0
@@ -131,6 +134,18 @@ def test_two_steps_write_a_loadable_cross_encoder_with_its_card(root, tmp_path):
         assert entry["delta"] == pytest.approx(entry["reranked"] - entry["bi_encoder"], abs=2e-4)
     assert saved["use_as_teacher"] == (dev["pooled"]["delta_ci"][0] > 0)
     assert "## Dev reranking" in (out / "README.md").read_text(encoding="utf-8")
+
+    # the evaluation scores every task's pairs in one predict call: each score is the pair's own
+    tasks = [RerankTask("de", {"q1": "Wo liegt Berlin?"}, {"d1": "Berlin liegt in Deutschland.", "d2": "Vier."}, {}),
+             RerankTask("en", {"q2": "What is 2+2?", "q3": "Where is Paris?"}, {"d3": "Four.", "d4": "In France."}, {})]
+    firsts = [{"q1": {"d1": 0.9, "d2": 0.1}}, {"q2": {"d3": 0.5, "d4": 0.4}, "q3": {"d4": 0.8}}]
+    together = _rerank_runs(model, list(zip(tasks, firsts, strict=True)), batch_size=2, progress=False)
+    for task, first, scores in zip(tasks, firsts, together, strict=True):
+        for q, docs in first.items():
+            assert set(scores[q]) == set(docs)
+            for d in docs:
+                alone = float(model.predict([(task.queries[q], task.docs[d])])[0])
+                assert scores[q][d] == pytest.approx(alone, abs=1e-5), (q, d)
 
     # resume: two more steps continue from checkpoint-2
     more = train_reranker(RerankerConfig(**{**config.__dict__, "max_steps": 4, "skip_eval": True}))

@@ -103,7 +103,8 @@ def train_reranker_command(args: argparse.Namespace) -> int:
 
     config = RerankerConfig(
         data=str(args.data), output=str(args.out), base_model=args.base_model, encoder=args.encoder,
-        hard_negatives=args.hard_negatives, languages=tuple(args.languages) if args.languages else None,
+        encoder_max_length=args.encoder_max_length, hard_negatives=args.hard_negatives,
+        languages=tuple(args.languages) if args.languages else None,
         cross_lingual=not args.no_cross_lingual, bitext=args.bitext, loss=args.loss, head=args.head,
         mined_negatives=args.mined_negatives, random_negatives=args.random_negatives,
         max_steps=args.max_steps, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
@@ -137,6 +138,9 @@ def add_reranker_arguments(parser: argparse.ArgumentParser) -> None:
                         "(default: $FAQMINE_ENCODER, else the packaged multilingual-e5-small)")
     parser.add_argument("--encoder", default=None, metavar="PATH", help="bi-encoder whose top-k is reranked on "
                         "dev (default: the packaged multilingual-e5-small)")
+    parser.add_argument("--encoder-max-length", type=int, default=None, metavar="TOKENS",
+                        help="the bi-encoder's max_seq_length in the evaluation (default: its own; make experiment "
+                        "passes its evaluation's 128, so the first stage is the base the experiment reports)")
     parser.add_argument("--hard-negatives", default=None, metavar="PATH|none", help="hard_negatives folder "
                         "(default: <data>/hard_negatives when there; none: random negatives only)")
     parser.add_argument("--languages", nargs="+", default=None, metavar="LANG", help="train on these languages "

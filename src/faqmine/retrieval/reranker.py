@@ -79,6 +79,7 @@ class RerankerConfig:
     output: str  # the CrossEncoder folder to write
     base_model: str | None = None  # local checkpoint to start from (default: the packaged multilingual-e5-small)
     encoder: str | None = None  # bi-encoder whose top-k is reranked on dev (default: the packaged e5)
+    encoder_max_length: int | None = None  # its max_seq_length in the evaluation (None: the encoder's own)
     hard_negatives: str | None = None  # hard_negatives folder (default: <data>/hard_negatives; "none": random only)
     languages: tuple[str, ...] | None = None  # train on these languages only (dev: every language, others zero-shot)
     cross_lingual: bool = True  # also (question, partner's answer) rows from bitext pairs of two train QAs
@@ -378,17 +379,18 @@ def _sample(ids: list[str], limit: int | None, seed: int) -> list[str]:
     return sorted(random.Random(seed).sample(ids, limit))
 
 
-def _rerank_runs(reranker: CrossEncoder, queries: dict[str, str], texts: dict[str, str],
-                 first: dict[str, dict[str, float]], batch_size: int, progress: bool) -> dict[str, dict[str, float]]:
-    """Each query's first-stage documents rescored by the cross-encoder."""
-    keys = [(q, d) for q in sorted(first) for d in sorted(first[q])]
+def _rerank_runs(reranker: CrossEncoder, runs: Sequence[tuple[RerankTask, dict[str, dict[str, float]]]],
+                 batch_size: int, progress: bool) -> list[dict[str, dict[str, float]]]:
+    """Each task's first-stage documents per query rescored by the cross-encoder: one `predict` over the pairs of
+    every task, so that its length-sorted batches pad as little as they can."""
+    keys = [(i, q, d) for i, (_, first) in enumerate(runs) for q in sorted(first) for d in sorted(first[q])]
+    out: list[dict[str, dict[str, float]]] = [{q: {} for q in first} for _, first in runs]
     if not keys:
-        return {q: {} for q in first}
-    scores = reranker.predict([(queries[q], texts[d]) for q, d in keys], batch_size=batch_size,
-                              show_progress_bar=progress, convert_to_numpy=True)
-    out: dict[str, dict[str, float]] = {q: {} for q in first}
-    for (q, d), s in zip(keys, np.asarray(scores, dtype=np.float64).reshape(len(keys), -1)[:, -1], strict=True):
-        out[q][d] = float(s)
+        return out
+    pairs = [(runs[i][0].queries[q], runs[i][0].docs[d]) for i, q, d in keys]
+    scores = reranker.predict(pairs, batch_size=batch_size, show_progress_bar=progress, convert_to_numpy=True)
+    for (i, q, d), s in zip(keys, np.asarray(scores, dtype=np.float64).reshape(len(keys), -1)[:, -1], strict=True):
+        out[i][q][d] = float(s)
     return out
 
 
@@ -417,7 +419,7 @@ def score_tasks(reranker: CrossEncoder, encoder: SentenceTransformer, tasks: Seq
     from faqmine.retrieval.dense import EmbeddingCache
 
     cache = EmbeddingCache(encoder)  # a pool shared by several tasks (realfaq: one per language pair) is encoded once
-    frames = []
+    runs: list[tuple[RerankTask, dict[str, dict[str, float]]]] = []
     for task in tasks:
         qids = sorted(q for q in task.queries if task.qrels.get(q))
         dids = sorted(task.docs)
@@ -425,8 +427,10 @@ def score_tasks(reranker: CrossEncoder, encoder: SentenceTransformer, tasks: Seq
             continue
         qv = cache.get([task.queries[q] for q in qids], "query")
         dv = cache.get([task.docs[d] for d in dids], "document")
-        first = search(qids, qv, dids, dv, k=depth)
-        reranked = _rerank_runs(reranker, task.queries, task.docs, first, batch_size, progress)
+        runs.append((task, search(qids, qv, dids, dv, k=depth)))
+    frames = []
+    for (task, first), reranked in zip(runs, _rerank_runs(reranker, runs, batch_size, progress), strict=True):
+        qids = sorted(first)
         qrels = {q: task.qrels[q] for q in qids}
         bi = evaluate_run(qrels, first, [METRIC])
         ce = evaluate_run(qrels, reranked, [METRIC])
@@ -491,12 +495,14 @@ def evaluate_reranker(reranker: CrossEncoder, bench: Benchmark, config: Reranker
     from faqmine.embedding.load import load_encoder
 
     encoder = load_encoder(config.encoder, device=config.device)
+    if config.encoder_max_length:
+        encoder.max_seq_length = config.encoder_max_length
     trained = set(train_languages)
     seed = config.seed
     per_query = score_tasks(reranker, encoder, dev_tasks(bench, config.dev_split, config.dev_queries, seed),
                             config.depth, progress=config.progress)
     out: dict = {"dev": {"split": config.dev_split, "depth": config.depth, "metric": METRIC,
-                         "encoder": str(config.encoder or "default")}}
+                         "encoder": str(config.encoder or "default"), "encoder_max_length": encoder.max_seq_length}}
     dev = out["dev"]
     if not per_query.empty:
         dev["pooled"] = _summary(per_query["bi_encoder"], per_query["reranked"], config.resamples, seed)
