@@ -13,7 +13,7 @@
 #   --data DIR      data root (default data/demo/experiment, or data/demo/experiment-gpu with --device cuda)
 #   --report DIR    report folder (default training/results/<run id>)
 #   --run-id ID     evaluation run id (default cpu-<SIM_SIZE> or cuda-<SIM_SIZE>)
-#   --fresh         rerun every stage even where its output exists
+#   --fresh         rerun every stage even where its output exists (the embed stage encodes every QA again)
 #   --from train    skip the pipeline: train, evaluate and report on a data root that already holds
 #                   benchmarks/, bitext/ and hard_negatives/ (TEACHER=1 also needs qa_embeddings/)
 # Sizes (crawl, languages, seeds, steps, batch, sequence length) are in configs/experiment[/gpu]/{pipeline.env,*.yaml}
@@ -132,8 +132,9 @@ fi
 run_job extract "$DATA/qa_raw" --input "$DATA/crawl/warc.paths.gz" --output "$DATA/qa_raw"
 run_job clean_langid "$DATA/qa" --input "$DATA/qa_raw" --output "$DATA/qa"
 run_job dedup "$DATA/qa_dedup" --input "$DATA/qa" --output "$DATA/qa_dedup" --duplicates-output "$DATA/duplicates"
+REUSE=(); [ "$FRESH" = 1 ] && REUSE=(--no-reuse)  # --fresh: the embed stage encodes again, not reusing its vectors
 # shellcheck disable=SC2086
-run_job embed "$DATA/qa_embeddings" --input "$DATA/qa_dedup" --output "$DATA/qa_embeddings" $EMBED_ARGS
+run_job embed "$DATA/qa_embeddings" --input "$DATA/qa_dedup" --output "$DATA/qa_embeddings" $EMBED_ARGS "${REUSE[@]}"
 # shellcheck disable=SC2086
 run_job build_benchmarks "$DATA/benchmarks" --input "$DATA/qa_dedup" --embeddings "$DATA/qa_embeddings" \
   --duplicates "$DATA/duplicates" --output "$DATA/benchmarks" $BENCHMARK_ARGS
