@@ -66,6 +66,9 @@ def test_experiment_end_to_end_tiny(tmp_path: Path) -> None:
     curve = pd.read_parquet(data / "eval" / "metrics" / "tiny-curve.parquet")
     steps = set(curve.loc[curve["strategy"] == "inbatch", "step"].dropna())
     assert steps == {1, 2}  # a checkpoint inside the run and the final model
+    runs = data / "runs"
+    assert (runs / "inbatch-s1" / "final").is_dir() and (runs / "inbatch-s1" / "curve-step-1").is_dir()
+    assert not list(runs.glob("*/checkpoint-*"))  # keep_checkpoints: false in the experiment's configs
     table = pd.read_csv(report / "learning_curve.csv")
     assert sorted(set(table["strategy"])) == ["hardneg", "inbatch"] and 0 in set(table["step"])
     assert (report / "learning_curve.png").stat().st_size > 0 and (report / "timings.tsv").exists()

@@ -20,6 +20,7 @@ from faqmine.retrieval.datasets import read_benchmarks, read_bitext
 from faqmine.retrieval.realfaq import aligned_items
 from faqmine.retrieval.reranker import (
     CARD,
+    CHECKPOINTS,
     HEADS,
     RerankerConfig,
     RerankTask,
@@ -148,8 +149,10 @@ def test_two_steps_write_a_loadable_cross_encoder_with_its_card(root, tmp_path):
                 assert scores[q][d] == pytest.approx(alone, abs=1e-5), (q, d)
 
     # resume: two more steps continue from checkpoint-2
-    more = train_reranker(RerankerConfig(**{**config.__dict__, "max_steps": 4, "skip_eval": True}))
+    more = train_reranker(RerankerConfig(**{**config.__dict__, "max_steps": 4, "skip_eval": True,
+                                            "keep_checkpoints": False}))
     assert more["training"]["resumed_from"].endswith("checkpoint-2") and more["training"]["steps"] == 4
+    assert not (out / CHECKPOINTS).exists() and (out / "model.safetensors").exists()  # --drop-checkpoints
     assert "dev" not in more
 
 

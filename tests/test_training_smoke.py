@@ -40,8 +40,9 @@ def _config(data: Path, out: Path, strategy: str, **kw):
 
 @pytest.mark.parametrize("strategy", ["inbatch", "randneg", "hardneg", "marginmse"])
 def test_two_steps(data: Path, tmp_path: Path, strategy: str) -> None:
-    record = run_training(_config(data, tmp_path, strategy, threads=2))
+    record = run_training(_config(data, tmp_path, strategy, threads=2, keep_checkpoints=False))
     assert record["global_step"] == 2
+    assert record["checkpoints_deleted"] == ["checkpoint-2"] and not list(tmp_path.glob("checkpoint-*"))
     assert record["train_languages"] == ["de", "en"]  # zh is in the data but not in the run's languages
     assert record["parameters_frozen"] > 0.7 * record["parameters"]
     assert (tmp_path / FINAL_MODEL / "modules.json").exists()
@@ -53,7 +54,8 @@ def test_two_steps(data: Path, tmp_path: Path, strategy: str) -> None:
 
 def test_resume_from_checkpoint(data: Path, tmp_path: Path) -> None:
     first = run_training(_config(data, tmp_path, "hardneg", save_steps=1))
-    assert first["global_step"] == 2 and (tmp_path / "checkpoint-2").is_dir()
+    assert first["global_step"] == 2 and (tmp_path / "checkpoint-2").is_dir()  # keep_checkpoints is the default
+    assert first["checkpoints_deleted"] == []
     again = run_training(_config(data, tmp_path, "hardneg", save_steps=1))
     assert "skipped" in again  # the final model exists: resume=auto does not train twice
     more = run_training(_config(data, tmp_path, "hardneg", save_steps=1, max_steps=3), force=True)

@@ -110,7 +110,8 @@ def train_reranker_command(args: argparse.Namespace) -> int:
         max_steps=args.max_steps, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
         max_length=args.max_length, freeze_embeddings=not args.train_embeddings,
         freeze_layers=args.freeze_layers, seed=args.seed,
-        save_steps=args.save_steps, resume=args.resume, device=args.device, depth=args.depth,
+        save_steps=args.save_steps, resume=args.resume, keep_checkpoints=not args.drop_checkpoints,
+        device=args.device, depth=args.depth,
         dev_queries=args.dev_queries, realfaq=args.realfaq, realfaq_queries=args.realfaq_queries,
         resamples=args.resamples, progress=not args.no_progress, skip_eval=args.skip_eval)
     card = train_reranker(config)
@@ -172,6 +173,8 @@ def add_reranker_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--save-steps", type=int, default=d.save_steps, help="checkpoint every this many steps")
     parser.add_argument("--resume", default=d.resume, metavar="auto|none|PATH",
                         help="auto: continue from the latest checkpoint under <out>/checkpoints")
+    parser.add_argument("--drop-checkpoints", action="store_true", help="delete <out>/checkpoints once the model "
+                        "is saved (~0.5 GB each for e5-small; without them the run cannot be continued)")
     parser.add_argument("--device", default=None, help="torch device (cpu, cuda, ...)")
     parser.add_argument("--depth", type=int, default=d.depth, help="bi-encoder top-k reranked in the evaluation")
     parser.add_argument("--dev-queries", type=int, default=None, help="at most this many dev queries per language")

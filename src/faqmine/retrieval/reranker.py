@@ -38,6 +38,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -99,6 +100,7 @@ class RerankerConfig:
     seed: int = 12
     save_steps: int = 200
     resume: str = "auto"  # auto (latest checkpoint in <output>/checkpoints), none, or a checkpoint folder
+    keep_checkpoints: bool = True  # False: delete <output>/checkpoints once the model is saved
     device: str | None = None
     dev_split: str = "dev"
     depth: int = 20
@@ -348,6 +350,8 @@ def train_reranker(config: RerankerConfig, bench: Benchmark | None = None) -> di
     result = trainer.train(resume_from_checkpoint=resume)
     train_seconds = time.perf_counter() - started
     model.save_pretrained(str(output))
+    if not config.keep_checkpoints:
+        shutil.rmtree(checkpoints, ignore_errors=True)
     card = {
         "model": str(output), "base_model": base, "head": config.head, "loss": config.loss, "seed": config.seed,
         "data": {"root": str(config.data), "split": "train", "languages": data.languages,

@@ -29,6 +29,7 @@ import math
 import platform
 import random
 import re
+import shutil
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -335,6 +336,14 @@ def _latest_checkpoint(output_dir: Path) -> Path | None:
     return max(found, key=lambda p: int(p.name.split("-")[-1])) if found else None
 
 
+def _delete_checkpoints(output_dir: Path) -> list[str]:
+    """Deletes the trainer's checkpoint-<N> folders (the curve-step-<N> models stay); returns their names."""
+    found = sorted(p for p in output_dir.glob("checkpoint-*") if p.is_dir())
+    for folder in found:
+        shutil.rmtree(folder)
+    return [p.name for p in found]
+
+
 def build_loss(model: SentenceTransformer, config: TrainConfig):
     from sentence_transformers.sentence_transformer import losses
 
@@ -503,6 +512,7 @@ def run_training(config: TrainConfig, force: bool = False) -> dict:
         resume_from = config.resume
     result = trainer.train(resume_from_checkpoint=resume_from)
     model.save(str(final))
+    deleted = [] if config.keep_checkpoints else _delete_checkpoints(output_dir)
     steps = logger.step_seconds
     losses = [json.loads(line) for line in (output_dir / LOSS_LOG).read_text(encoding="utf-8").splitlines()
               if '"loss"' in line]
@@ -517,6 +527,7 @@ def run_training(config: TrainConfig, force: bool = False) -> dict:
         "parameters": total,
         "parameters_frozen": frozen,
         "resumed_from": resume_from,
+        "checkpoints_deleted": deleted,
         "global_step": int(trainer.state.global_step),
         "train_loss": float(result.training_loss),
         "first_logged_loss": losses[0]["loss"] if losses else None,
