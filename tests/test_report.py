@@ -210,11 +210,14 @@ def test_setup_names_the_cross_encoder_teacher_and_its_reranking(eval_dir: Path,
         in lines[0] and "real pages not measured" in lines[0] and "does **not** beat the bi-encoder" in lines[0]
 
 
-def test_setup_names_a_trained_teacher_that_scored_nothing(eval_dir: Path, tmp_path: Path) -> None:
+def test_setup_names_a_trained_teacher_that_scored_nothing(eval_dir: Path, tmp_path: Path, monkeypatch) -> None:
     """evaluate.py --reranker: a cross-encoder the run trained but did not use (it did not beat the bi-encoder) is
-    named with its reranking numbers, and marginmse stays self-distillation."""
+    named with its reranking numbers, and marginmse stays self-distillation. Folders inside the working directory
+    (the repository) are named relative to it: a committed report names no machine's folders."""
+    monkeypatch.chdir(tmp_path)
     meta = json.loads((eval_dir / "runs" / "t.json").read_text())
-    meta["reranker"] = {"teacher": "cross-encoder:data/x/reranker", "steps": 150, "use_as_teacher": False,
+    meta["realfaq"] = {**(meta.get("realfaq") or {}), "folder": str(tmp_path / "data" / "realfaq")}
+    meta["reranker"] = {"teacher": f"cross-encoder:{tmp_path}/data/x/reranker", "steps": 150, "use_as_teacher": False,
                         "dev": {"queries": 40, "bi_encoder": 0.9, "reranked": 0.7, "delta": -0.2,
                                 "delta_ci": [-0.3, -0.1]},
                         "realfaq": {"queries": 200, "bi_encoder": 0.8, "reranked": 0.5, "delta": -0.3,
@@ -224,6 +227,7 @@ def test_setup_names_a_trained_teacher_that_scored_nothing(eval_dir: Path, tmp_p
     text = Path(write_report(eval_dir, tmp_path / "r")["summary"]).read_text()
     setup = text.split("## Setup")[1].split("\n## ")[0]
     assert "this run trained the cross-encoder `cross-encoder:data/x/reranker` (150 training steps" in setup
+    assert "real out-of-domain pages (`data/realfaq`)" in setup and str(tmp_path) not in setup
     assert "real pages nDCG@10 0.800 -> 0.500, difference -0.300 [-0.350, -0.250] (200 queries)" in setup
     assert "so it scored no negatives: marginmse kept the encoder's cosine margins" in setup
     assert "marginmse (self-distillation)" in text

@@ -66,6 +66,23 @@ def _reranking(entry: dict | None) -> str:
             f"[{low:+.3f}, {high:+.3f}] ({entry['queries']} queries)")
 
 
+def _shown_path(path: str | None) -> str | None:
+    """A folder as the report names it: relative to the working directory (the repository, under make experiment)
+    when inside it, so a committed report does not name the folders of the machine it ran on."""
+    if not path:
+        return path
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return path
+
+
+def _shown_teacher(teacher: str | None) -> str | None:
+    """A teacher name (`cross-encoder:<absolute folder>`, as mine_negatives writes it) with _shown_path's folder."""
+    kind, sep, folder = (teacher or "").partition(":")
+    return f"{kind}:{_shown_path(folder)}" if sep and folder.startswith("/") else teacher
+
+
 def teacher_lines(meta: dict) -> list[str]:
     """Setup lines naming the cross-encoder behind marginmse's margins, or the one the run trained and did not use,
     with how it did as a reranker of the bi-encoder's top 20 (its card: copied by mine_negatives into _stats.json
@@ -80,7 +97,8 @@ def teacher_lines(meta: dict) -> list[str]:
     lines = []
     for teacher, card in cards.items():
         subject = "marginmse's margins come from" if teacher in used else "this run trained"
-        text = (f"- {subject} the cross-encoder `{teacher}` ({card.get('steps', '?')} training steps on the train "
+        text = (f"- {subject} the cross-encoder `{_shown_teacher(teacher)}` ({card.get('steps', '?')} training steps "
+                f"on the train "
                 f"split). As a reranker of the base bi-encoder's top 20: dev {_reranking(card.get('dev'))}; real pages "
                 f"{_reranking(card.get('realfaq'))}. ")
         if card.get("use_as_teacher"):
@@ -603,7 +621,7 @@ def write_report(eval_dir: str | Path, out: str | Path, run_id: str | None = Non
     lines += teacher_lines(meta)
     real = meta.get("realfaq") or {}
     if real:
-        lines.append(f"- real out-of-domain pages (`{real.get('folder')}`): translation groups used "
+        lines.append(f"- real out-of-domain pages (`{_shown_path(real.get('folder'))}`): translation groups used "
                      f"{json.dumps(real.get('aligned_groups', {}))}; skipped "
                      f"{json.dumps(real.get('skipped_groups', {}))}")
     lines += _timings(eval_dir, meta)
