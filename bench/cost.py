@@ -206,12 +206,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--embed-args", default="", help="extra arguments of the embed stage")
     parser.add_argument("--min-qas", default="40", help="build_benchmarks' --min-qas (the demo's: small crawls have "
                         "few QAs per language)")
-    parser.add_argument("--work", default=None, help="folder for the crawls and datasets (default: a temporary one)")
+    parser.add_argument("--work", default=None, help="folder under which a temporary folder holds the crawls and "
+                        "datasets, created if missing (default: the system's temporary folder)")
     parser.add_argument("--out", default=str(REPO / "bench" / "reports" / "cost.md"))
     args = parser.parse_args(argv)
 
     env = dict(os.environ, PYSPARK_PYTHON=sys.executable, SPARK_LOCAL_IP="127.0.0.1", FAQMINE_QUIET_SPARK="1")
     extra = {"embed": args.embed_args, "min_qas": args.min_qas}
+    if args.work:
+        Path(args.work).mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="faqmine-cost-", dir=args.work) as tmp:
         started = time.time()
         runs = {size: run_size(size, args, Path(tmp), env, extra) for size in args.sizes}
