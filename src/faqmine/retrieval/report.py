@@ -80,7 +80,7 @@ def _shown_path(path: str | None) -> str | None:
 def _shown_teacher(teacher: str | None) -> str | None:
     """A teacher name (`cross-encoder:<absolute folder>`, as mine_negatives writes it) with _shown_path's folder."""
     kind, sep, folder = (teacher or "").partition(":")
-    return f"{kind}:{_shown_path(folder)}" if sep and folder.startswith("/") else teacher
+    return f"{kind}:{_shown_path(folder)}" if sep else teacher
 
 
 def teacher_lines(meta: dict) -> list[str]:
@@ -98,9 +98,8 @@ def teacher_lines(meta: dict) -> list[str]:
     for teacher, card in cards.items():
         subject = "marginmse's margins come from" if teacher in used else "this run trained"
         text = (f"- {subject} the cross-encoder `{_shown_teacher(teacher)}` ({card.get('steps', '?')} training steps "
-                f"on the train "
-                f"split). As a reranker of the base bi-encoder's top 20: dev {_reranking(card.get('dev'))}; real pages "
-                f"{_reranking(card.get('realfaq'))}. ")
+                f"on the train split). As a reranker of the base bi-encoder's top 20: dev "
+                f"{_reranking(card.get('dev'))}; real pages {_reranking(card.get('realfaq'))}. ")
         if card.get("use_as_teacher"):
             text += "It beats the bi-encoder on dev (interval above 0)."
         elif teacher in used:
