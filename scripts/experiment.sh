@@ -2,8 +2,9 @@
 # `make experiment`: does training on mined hard negatives change zero-shot cross-lingual retrieval?
 #
 #   simulate -> extract -> clean_langid -> dedup -> embed -> build_benchmarks -> align_bitext -> mine_negatives
-#            -> [TEACHER=1: train_reranker (cross-encoder); if it beats the bi-encoder on dev: mine_negatives_teacher]
-#            -> train inbatch, randneg, hardneg, marginmse x SEEDS seeds (marginmse on the teacher's margins if any)
+#            -> [TEACHER=1: train_reranker (cross-encoder), mine_negatives_teacher (its scores and filter)]
+#            -> train inbatch, randneg, hardneg, marginmse (the encoder's cosine margins: self-distillation)
+#               [, marginmse_ce (the cross-encoder's margins)] x SEEDS seeds
 #            -> evaluate (with bm25, base, hybrid; test split + real out-of-domain pages + parallel text)
 #            -> learning curve (dev split, checkpoints of inbatch and hardneg at 25/50/100% of the steps) -> report
 #
@@ -21,8 +22,7 @@
 # every train.py call (e.g. TRAIN_ARGS="--max-steps 2" for a quick end-to-end check), STRATEGIES and
 # CURVE_STRATEGIES choose what is trained and where a learning curve is drawn, CURVE_SEEDS on which seeds (default
 # every seed; the CPU configuration draws it on seed 1 to stay inside its time budget); TEACHER=0 trains no
-# cross-encoder (marginmse on the base encoder's cosine margins: self-distillation), TEACHER=always mines with it even
-# when it did not beat the bi-encoder, RERANKER_ARGS and TEACHER_MINE_ARGS size it.
+# cross-encoder and no marginmse_ce, RERANKER_ARGS and TEACHER_MINE_ARGS size it.
 # A stage whose job file is missing stops the run with its name; finished stages are reused on the next run.
 set -euo pipefail
 SCRIPT=$(readlink -f "$0")
@@ -148,13 +148,14 @@ run_job mine_negatives "$DATA/hard_negatives" --benchmarks "$DATA/benchmarks" --
 fi  # --from train skips the pipeline
 
 # The teacher (TEACHER=1): a cross-encoder trained on the train split of the training languages and measured as a
-# reranker of the bi-encoder on dev and the real pages (its card). Only when it beats the bi-encoder on dev (the card's
-# use_as_teacher; TEACHER=always: in any case) does it mine marginmse's negatives again, scoring (query, positive)
-# and (query, candidate): marginmse then learns the cross-encoder's margins, else the encoder's cosine ones.
+# reranker of the bi-encoder on dev and the real pages (its card, use_as_teacher: whether it beats the bi-encoder on
+# dev). It mines the training languages' negatives again, scoring (query, positive) and (query, candidate) and
+# filtering false negatives with its own scores; marginmse_ce learns its margins, beside marginmse on the encoder's
+# cosine margins (self-distillation), and the report names the teacher with its reranking numbers.
 HARD_NEGATIVES_TEACHER="" RERANKER_FLAG=()
 case "${TEACHER:-0}" in
   0) ;;
-  1|always)
+  1)
     if [ "$FRESH" = 0 ] && [ -f "$DATA/reranker/faqmine_reranker.json" ]; then
       step "train_reranker: reusing $DATA/reranker"
     else
@@ -164,41 +165,39 @@ case "${TEACHER:-0}" in
         --device "$DEVICE_FLAG" --resume "$([ "$FRESH" = 1 ] && echo none || echo auto)" $RERANKER_ARGS
     fi
     RERANKER_FLAG=(--reranker "$DATA/reranker")
-    beats=$($PY -c 'import json,sys; print(int(bool(json.load(open(sys.argv[1])).get("use_as_teacher"))))' \
-      "$DATA/reranker/faqmine_reranker.json")
-    if [ "$beats" = 1 ] || [ "$TEACHER" = always ]; then
-      # shellcheck disable=SC2086
-      STAGE_AS=mine_negatives_teacher run_job mine_negatives "$DATA/hard_negatives_teacher" \
-        --benchmarks "$DATA/benchmarks" --output "$DATA/hard_negatives_teacher" --embeddings "$DATA/qa_embeddings" \
-        --bitext "$DATA/bitext" --teacher "$DATA/reranker" --device "$DEVICE_FLAG" \
-        --candidates-output "$DATA/hard_negative_candidates_teacher" $TEACHER_MINE_ARGS
-      HARD_NEGATIVES_TEACHER="$DATA/hard_negatives_teacher"
-    else
-      step "the cross-encoder did not beat the bi-encoder on dev (use_as_teacher false in its card): marginmse keeps \
-the encoder's cosine margins (TEACHER=always mines with it anyway)"
-    fi ;;
-  *) echo "experiment.sh: TEACHER must be 0, 1 or always" >&2; exit 2 ;;
+    # shellcheck disable=SC2086
+    STAGE_AS=mine_negatives_teacher run_job mine_negatives "$DATA/hard_negatives_teacher" \
+      --benchmarks "$DATA/benchmarks" --output "$DATA/hard_negatives_teacher" --embeddings "$DATA/qa_embeddings" \
+      --bitext "$DATA/bitext" --teacher "$DATA/reranker" --device "$DEVICE_FLAG" \
+      --candidates-output "$DATA/hard_negative_candidates_teacher" $TEACHER_MINE_ARGS
+    HARD_NEGATIVES_TEACHER="$DATA/hard_negatives_teacher" ;;
+  *) echo "experiment.sh: TEACHER must be 0 or 1" >&2; exit 2 ;;
 esac
 
-STRATEGIES=${STRATEGIES:-inbatch randneg hardneg marginmse}
+DEFAULT_STRATEGIES="inbatch randneg hardneg marginmse"
+if [ -n "$HARD_NEGATIVES_TEACHER" ]; then DEFAULT_STRATEGIES+=" marginmse_ce"; fi
+STRATEGIES=${STRATEGIES:-$DEFAULT_STRATEGIES}
+case " $STRATEGIES " in
+  *" marginmse_ce "*) [ -n "$HARD_NEGATIVES_TEACHER" ] || { echo "experiment.sh: marginmse_ce needs TEACHER=1" >&2; exit 2; } ;;
+esac
 CURVE_STRATEGIES=${CURVE_STRATEGIES:-inbatch hardneg}
 CURVE_SEEDS=${CURVE_SEEDS:-$(seq -s ' ' 1 "$SEEDS")}
 read -r -a SEED_LIST <<< "$(seq -s ' ' 1 "$SEEDS")"
 MODELS=() CURVE=(base)
 for strategy in $STRATEGIES; do
   for seed in "${SEED_LIST[@]}"; do
-    out="$DATA/runs/$strategy-s$seed"
+    out="$DATA/runs/$strategy-s$seed" config="$CONFIGS/$strategy.yaml"
     EXTRA=(); [ "$FRESH" = 1 ] && EXTRA=(--force --resume never)
-    if [ "$strategy" = marginmse ] && [ -n "$HARD_NEGATIVES_TEACHER" ]; then  # the teacher's margins: a run of its own
-      out="$DATA/runs/$strategy-teacher-s$seed"
+    if [ "$strategy" = marginmse_ce ]; then  # marginmse's recipe on the cross-encoder's negatives and margins
+      config="$CONFIGS/marginmse.yaml"
       EXTRA+=(--set "hard_negatives=$HARD_NEGATIVES_TEACHER")
     fi
-    step "train $strategy, seed $seed ($CONFIGS/$strategy.yaml)"
+    step "train $strategy, seed $seed ($config)"
     on_curve=0
     case " $CURVE_STRATEGIES " in *" $strategy "*) case " $CURVE_SEEDS " in *" $seed "*) on_curve=1 ;; esac ;; esac
     [ "$on_curve" = 1 ] && EXTRA+=(--set "curve_fractions=[0.25, 0.5]")
     # shellcheck disable=SC2086
-    timed "train_${strategy}_s$seed" $PY training/train.py --config "$CONFIGS/$strategy.yaml" --data "$DATA" \
+    timed "train_${strategy}_s$seed" $PY training/train.py --config "$config" --data "$DATA" \
       --output-dir "$out" --device "$DEVICE_FLAG" --seed "$seed" --set "run_name=$strategy-s$seed" "${EXTRA[@]}" \
       ${TRAIN_ARGS:-}
     MODELS+=(--model "$strategy@$seed=$out")
@@ -215,7 +214,7 @@ done
 step "evaluate: bm25, base, hybrid, $STRATEGIES x ${#SEED_LIST[@]} seeds (run $RUN_ID)"
 # shellcheck disable=SC2086
 timed evaluate $PY training/evaluate.py --data "$DATA" --run-id "$RUN_ID" "${MODELS[@]}" --device "$DEVICE_FLAG" \
-  "${RERANKER_FLAG[@]}" $EVAL_ARGS
+  "${RERANKER_FLAG[@]}" --compare-to base inbatch randneg hardneg marginmse $EVAL_ARGS
 if [ "${#CURVE[@]}" -gt 1 ]; then
   step "learning curve on the dev split: $CURVE_STRATEGIES at 0/25/50/100% of the steps"
   CURVE_MODELS=() CURVE_SYSTEMS=(base)

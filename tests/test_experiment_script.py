@@ -29,6 +29,18 @@ def test_help_lists_sizes() -> None:
         assert word in sizes, word
 
 
+def test_marginmse_ce_needs_the_teacher(tmp_path: Path) -> None:
+    """marginmse_ce learns the cross-encoder's margins: asked for without a teacher (TEACHER=0), the run stops
+    before training anything instead of training marginmse again under another name."""
+    env = {**os.environ, "TEACHER": "0", "STRATEGIES": "inbatch marginmse_ce", "SEEDS": "1"}
+    result = subprocess.run(["bash", str(SCRIPT), "--from", "train", "--data", str(tmp_path / "data"),
+                             "--report", str(tmp_path / "report")], cwd=REPO, env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 2 and "marginmse_ce needs TEACHER=1" in result.stderr
+    assert "train inbatch" not in result.stdout  # checked before the first run
+    assert not (tmp_path / "data" / "runs").exists()
+
+
 @pytest.mark.slow
 def test_experiment_end_to_end_tiny(tmp_path: Path) -> None:
     need_model(DEFAULT_ENCODER / "modules.json", "encoder")

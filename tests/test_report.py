@@ -211,8 +211,9 @@ def test_setup_names_the_cross_encoder_teacher_and_its_reranking(eval_dir: Path,
 
 
 def test_setup_names_a_trained_teacher_that_scored_nothing(eval_dir: Path, tmp_path: Path, monkeypatch) -> None:
-    """evaluate.py --reranker: a cross-encoder the run trained but did not use (it did not beat the bi-encoder) is
-    named with its reranking numbers, and marginmse stays self-distillation. Folders inside the working directory
+    """evaluate.py --reranker: a cross-encoder the run trained but no run learned from (STRATEGIES without
+    marginmse_ce) is named with its reranking numbers, and marginmse stays self-distillation. Folders inside the
+    working directory
     (the repository) are named relative to it: a committed report names no machine's folders."""
     monkeypatch.chdir(tmp_path)
     meta = json.loads((eval_dir / "runs" / "t.json").read_text())
@@ -229,5 +230,55 @@ def test_setup_names_a_trained_teacher_that_scored_nothing(eval_dir: Path, tmp_p
     assert "this run trained the cross-encoder `cross-encoder:data/x/reranker` (150 training steps" in setup
     assert "real out-of-domain pages (`data/realfaq`)" in setup and str(tmp_path) not in setup
     assert "real pages nDCG@10 0.800 -> 0.500, difference -0.300 [-0.350, -0.250] (200 queries)" in setup
-    assert "so it scored no negatives: marginmse kept the encoder's cosine margins" in setup
+    assert "It does **not** beat the bi-encoder on dev, and no run here learned its margins." in setup
     assert "marginmse (self-distillation)" in text
+
+
+def test_two_margin_strategies_side_by_side(tmp_path: Path) -> None:
+    """make experiment with TEACHER=1: marginmse on the encoder's cosine margins and marginmse_ce on the
+    cross-encoder's, each labelled by its teacher; the answer compares marginmse_ce with inbatch, hardneg and
+    marginmse from the evaluation's own comparisons, and the setup says that the teacher learned from does not
+    beat the bi-encoder."""
+    per_query = _per_query()
+    ce = per_query[per_query["strategy"] == "marginmse"].assign(strategy="marginmse_ce")
+    ce["value"] = (ce["value"] + 0.03).clip(0, 1)
+    per_query = pd.concat([per_query, ce], ignore_index=True)
+    metrics = summarise(per_query, "t", compare_to=("base", "inbatch", "randneg", "hardneg", "marginmse"),
+                        resamples=200)
+    write_table(per_query, "eval_per_query", tmp_path / "per_query" / "t.parquet")
+    write_table(metrics, "eval", tmp_path / "metrics" / "t.parquet")
+    card = {"teacher": "cross-encoder:data/x/reranker", "steps": 300, "use_as_teacher": False,
+            "dev": {"queries": 115, "bi_encoder": 0.945, "reranked": 0.952, "delta": 0.007,
+                    "delta_ci": [-0.017, 0.034]}, "realfaq": None}
+    (tmp_path / "runs").mkdir()
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "experiment_timings.tsv").write_text("extract\t100\nmine_negatives\t200\ntrain_reranker\t400\n"
+                                                 "mine_negatives_teacher\t200\ntrain_marginmse_ce_s1\t60\n"
+                                                 "evaluate\t400\nevaluate_curve\t50\n")
+    (tmp_path / "runs" / "t.json").write_text(json.dumps({
+        "data": str(data), "train_languages": list(TRAIN), "tasks": {}, "device": "cpu", "reranker": card,
+        "training_runs": {"marginmse@1": {"counts": {"teacher=encoder-cosine": 10}, "config": {}},
+                          "marginmse_ce@1": {"counts": {"teacher=cross-encoder:data/x/reranker": 10}, "config": {},
+                                             "teacher_card": card}}}))
+    text = Path(write_report(tmp_path, tmp_path / "r")["summary"]).read_text()
+    answer = text.split("\n## ")[1]
+    own, taught = "marginmse (self-distillation)", "marginmse_ce (cross-encoder teacher)"
+    for baseline in ("inbatch", "hardneg"):
+        assert f"({taught} - {baseline})" in answer, baseline
+    assert f"({taught} - marginmse)" in answer and f"({own} - inbatch)" in answer
+    row = metrics[(metrics["strategy"] == "marginmse_ce") & (metrics["baseline"] == "marginmse")
+                  & metrics["seed"].isna() & (metrics["task"] == "mono") & (metrics["language_pair"] == "all")
+                  & (metrics["metric"] == "ndcg@10")].iloc[0]
+    assert f"simulated mono {row['value']:+.3f} [{row['ci_low']:+.3f}, {row['ci_high']:+.3f}]" in answer.split(
+        "Cross-encoder margins vs the encoder's own cosine margins")[1].split("\n")[0]
+    assert f"**{'ndcg@10'} against hardneg**" in text and f"**{'ndcg@10'} against marginmse**" in text
+    setup = text.split("## Setup")[1].split("\n## ")[0]
+    assert "marginmse_ce learns a cross-encoder's margins instead" in setup
+    lines = [line for line in setup.splitlines() if "cross-encoder `cross-encoder:data/x/reranker`" in line]
+    assert len(lines) == 1 and lines[0].startswith("- the cross-encoder margins come from")
+    assert "does **not** beat the bi-encoder on dev: the student learns margins from a teacher no better" in lines[0]
+    assert f"| all | {taught} |" in text.split("## Pooled scores")[1]
+    assert "- time: 1410 s (23.5 min) for the stages timed so far: pipeline 300 s, teacher 600 s, training 60 s, " \
+        "evaluation 450 s" in setup  # the cross-encoder's own stages counted apart
+    assert (tmp_path / "r" / "heatmap_cross_delta_marginmse_ce.png").stat().st_size > 0

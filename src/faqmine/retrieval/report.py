@@ -5,12 +5,13 @@
 there is one) and writes a folder:
 
 - summary.md and summary.html: first the answer in words, with numbers and intervals (hard vs
-  random vs in-batch negatives and MarginMSE; simulated and real out-of-domain tasks; trained
+  random vs in-batch negatives and MarginMSE on the encoder's own and on a cross-encoder's margins;
+  simulated and real out-of-domain tasks; trained
   and zero-shot languages; the forgetting cost on parallel-text retrieval); a difference is
   *called* only when its interval, pooled over seeds and queries, excludes 0 and every seed's
   difference has the same sign. Then what was compared, on which data; per task the pooled
   scores (all, trained languages, zero-shot languages) with 95% intervals; the paired
-  comparisons of every strategy against inbatch and the untrained base, in words as the
+  comparisons of every strategy against randneg, inbatch, hardneg, marginmse and the untrained base, in words as the
   intervals say them (better / worse / no detectable difference); the language (pair)s
   where hard negatives did not beat in-batch negatives; then the full table of strategy x
   language (pair) x metric with the delta against inbatch and against base;
@@ -29,7 +30,9 @@ from pathlib import Path
 
 import pandas as pd
 
-ORDER = ("bm25", "base", "hybrid", "inbatch", "randneg", "hardneg", "marginmse")
+ORDER = ("bm25", "base", "hybrid", "inbatch", "randneg", "hardneg", "marginmse", "marginmse_ce")
+TRAINED = ("inbatch", "randneg", "hardneg", "marginmse", "marginmse_ce")
+MARGIN_STRATEGIES = ("marginmse", "marginmse_ce")  # trained on a teacher's margins (read from its hard negatives)
 TASK_ORDER = ("mono", "cross", "lareqa", "real_mono", "real_cross", "real_lareqa", "parallel")
 TASK_NAMES = {"mono": "simulated mono", "cross": "simulated cross-lingual", "lareqa": "simulated LAReQA",
               "real_mono": "real mono", "real_cross": "real cross-lingual", "real_lareqa": "real language-agnostic",
@@ -43,19 +46,27 @@ def _strategy_order(names: Sequence[str]) -> list[str]:
     return [s for s in ORDER if s in names] + sorted(s for s in names if s not in ORDER)
 
 
+def _teachers(meta: dict, strategy: str) -> set[str]:
+    """The teachers whose margins a strategy's runs learned: their counts of rows per teacher (faqmine_train.json,
+    copied into the evaluation's run record)."""
+    return {key.split("=", 1)[1] for name, record in (meta.get("training_runs") or {}).items()
+            if name.split("@")[0].split(":")[0] == strategy
+            for key in (record.get("counts") or {}) if key.startswith("teacher=")}
+
+
 def strategy_labels(meta: dict) -> dict[str, str]:
-    """How a strategy is named in the report's text, tables and plots where its name alone would mislead:
-    marginmse trained on the base encoder's own cosine margins (the teacher column says `encoder-cosine`) is
-    self-distillation, not distillation from a better teacher. Read from the training runs' counts of rows per
-    teacher (faqmine_train.json, copied into the evaluation's run record)."""
-    teachers = {key.split("=", 1)[1] for name, record in (meta.get("training_runs") or {}).items()
-                if name.split("@")[0] == "marginmse"
-                for key in (record.get("counts") or {}) if key.startswith("teacher=")}
-    if teachers and teachers <= {"encoder-cosine", "unknown"}:
-        return {"marginmse": "marginmse (self-distillation)"}
-    if teachers:
-        return {"marginmse": "marginmse (cross-encoder teacher)"}
-    return {}
+    """How a strategy is named in the report's text, tables and plots where its name alone would mislead: a margin
+    strategy (marginmse, marginmse_ce) trained on the base encoder's own cosine margins (the teacher column says
+    `encoder-cosine`) is self-distillation, not distillation from a better teacher; one trained on a cross-encoder's
+    margins says so."""
+    labels = {}
+    for strategy in MARGIN_STRATEGIES:
+        teachers = _teachers(meta, strategy)
+        if teachers and teachers <= {"encoder-cosine", "unknown"}:
+            labels[strategy] = f"{strategy} (self-distillation)"
+        elif teachers:
+            labels[strategy] = f"{strategy} (cross-encoder teacher)"
+    return labels
 
 
 def _reranking(entry: dict | None) -> str:
@@ -84,19 +95,19 @@ def _shown_teacher(teacher: str | None) -> str | None:
 
 
 def teacher_lines(meta: dict) -> list[str]:
-    """Setup lines naming the cross-encoder behind marginmse's margins, or the one the run trained and did not use,
-    with how it did as a reranker of the bi-encoder's top 20 (its card: copied by mine_negatives into _stats.json
-    and by train.py into the run record, or read by evaluate.py --reranker)."""
+    """Setup lines naming the cross-encoder behind a margin strategy's margins, or the one the run trained and no
+    run used, with how it did as a reranker of the bi-encoder's top 20 (its card: copied by mine_negatives into
+    _stats.json and by train.py into the run record, or read by evaluate.py --reranker)."""
     used = {record["teacher_card"].get("teacher"): record["teacher_card"]
             for name, record in (meta.get("training_runs") or {}).items()
-            if name.split("@")[0] == "marginmse" and record.get("teacher_card")}
+            if name.split("@")[0] in MARGIN_STRATEGIES and record.get("teacher_card")}
     trained = meta.get("reranker")
     cards = dict(used)
     if trained and trained.get("teacher") not in cards:
         cards[trained.get("teacher")] = trained
     lines = []
     for teacher, card in cards.items():
-        subject = "marginmse's margins come from" if teacher in used else "this run trained"
+        subject = "the cross-encoder margins come from" if teacher in used else "this run trained"
         text = (f"- {subject} the cross-encoder `{_shown_teacher(teacher)}` ({card.get('steps', '?')} training steps "
                 f"on the train split). As a reranker of the base bi-encoder's top 20: dev "
                 f"{_reranking(card.get('dev'))}; real pages {_reranking(card.get('realfaq'))}. ")
@@ -108,8 +119,7 @@ def teacher_lines(meta: dict) -> list[str]:
         elif used:
             text += "It does **not** beat the bi-encoder on dev, and the marginmse runs here learned another's margins."
         else:
-            text += ("It does **not** beat the bi-encoder on dev, so it scored no negatives: marginmse kept the "
-                     "encoder's cosine margins.")
+            text += "It does **not** beat the bi-encoder on dev, and no run here learned its margins."
         lines.append(text)
     return lines
 
@@ -251,7 +261,10 @@ def _per_seed_table(metrics: pd.DataFrame, strategies: list[str], names: dict[st
     return _md_table(["strategy", "seed", *tasks], rows)
 
 
-def comparisons(metrics: pd.DataFrame, baselines: Sequence[str] = ("randneg", "inbatch", "base")) -> pd.DataFrame:
+COMPARED_TO = ("randneg", "inbatch", "hardneg", "marginmse", "base")  # the baselines the report shows
+
+
+def comparisons(metrics: pd.DataFrame, baselines: Sequence[str] = COMPARED_TO) -> pd.DataFrame:
     """Pooled paired comparisons of the main metric on pooled language groups, with the per-seed deltas and the
     verdict (called only when the interval excludes 0 and every seed agrees in sign)."""
     seeds = _seed_deltas(metrics)
@@ -269,7 +282,7 @@ def _comparison_lines(metrics: pd.DataFrame, strategies: list[str], names: dict[
     table = comparisons(metrics)
     if table.empty:
         return lines
-    for baseline in ("randneg", "inbatch", "base"):
+    for baseline in COMPARED_TO:
         part = table[table["baseline"] == baseline]
         if part.empty:
             continue
@@ -301,12 +314,15 @@ def answer_paragraph(metrics: pd.DataFrame, names: dict[str, str] | None = None)
     if table.empty:
         return ["No trained strategy was evaluated against a baseline: nothing to answer."]
     seeds = pooled_rows(metrics)
-    seeds = seeds[seeds["baseline"].isna() & seeds["strategy"].isin(["inbatch", "randneg", "hardneg", "marginmse"])]
+    seeds = seeds[seeds["baseline"].isna() & seeds["strategy"].isin(TRAINED)]
     n_seeds = sorted({int(x) for x in seeds["n_seeds"]}) if not seeds.empty else []
     questions = [("hardneg", "randneg", "Hard vs random negatives"),
                  ("hardneg", "inbatch", "Hard vs in-batch negatives"),
                  ("randneg", "inbatch", "Random vs in-batch negatives"),
                  ("marginmse", "inbatch", "MarginMSE vs in-batch negatives"),
+                 ("marginmse_ce", "inbatch", "MarginMSE on the cross-encoder's margins vs in-batch negatives"),
+                 ("marginmse_ce", "hardneg", "MarginMSE on the cross-encoder's margins vs hard negatives"),
+                 ("marginmse_ce", "marginmse", "Cross-encoder margins vs the encoder's own cosine margins"),
                  ("inbatch", "base", "Fine-tuning at all (inbatch vs the untrained base)")]
     out = [f"{MAIN_METRIC} differences, pooled over {'/'.join(map(str, n_seeds)) or '?'} seeds and the queries, with "
            "95% intervals that resample both; a difference is called (better/worse) only when its interval excludes "
@@ -545,7 +561,7 @@ def _plots(metrics: pd.DataFrame, out: Path, strategies: list[str], names: dict[
         made.append("heatmap_cross_ndcg.png")
         delta = metrics[(metrics["baseline"] == "inbatch") & (metrics["metric"] == MAIN_METRIC)
                         & ~metrics["language_pair"].isin(POOLED)]
-        for s in [x for x in ("hardneg", "randneg", "marginmse") if x in set(delta["strategy"])]:
+        for s in [x for x in ("hardneg", "randneg", *MARGIN_STRATEGIES) if x in set(delta["strategy"])]:
             fig, ax = plt.subplots(figsize=(5.5, 4.6))
             values = grid(delta[(delta["task"] == "cross") & (delta["strategy"] == s)],
                           delta[(delta["task"] == "mono") & (delta["strategy"] == s)])
@@ -565,6 +581,9 @@ def _plots(metrics: pd.DataFrame, out: Path, strategies: list[str], names: dict[
     return made
 
 
+TEACHER_STAGES = ("train_reranker", "mine_negatives_teacher")  # scripts/experiment.sh with TEACHER=1
+
+
 def _timings(eval_dir: Path, meta: dict) -> list[str]:
     """The experiment's stage timings (<data>/experiment_timings.tsv, written by scripts/experiment.sh)."""
     path = Path(meta.get("data", "")) / "experiment_timings.tsv"
@@ -574,8 +593,8 @@ def _timings(eval_dir: Path, meta: dict) -> list[str]:
     total = sum(int(float(x[1])) for x in rows)
     groups: dict[str, int] = {}
     for name, seconds in rows:
-        key = "training" if name.startswith("train_") else "evaluation" if name.startswith("evaluate") else (
-            "report" if name == "report" else "pipeline")
+        key = ("teacher" if name in TEACHER_STAGES else "training" if name.startswith("train_")
+               else "evaluation" if name.startswith("evaluate") else "report" if name == "report" else "pipeline")
         groups[key] = groups.get(key, 0) + int(float(seconds))
     return [f"- time: {total} s ({total / 60:.1f} min) for the stages timed so far: "
             + ", ".join(f"{k} {v} s" for k, v in groups.items()) + " (every stage in timings.tsv)"]
@@ -615,8 +634,9 @@ def write_report(eval_dir: str | Path, out: str | Path, run_id: str | None = Non
     if names.get("marginmse", "").endswith("(self-distillation)"):
         lines.append("- marginmse is labelled self-distillation: its margins are the base encoder's own cosines "
                      "(hard_negatives' teacher column says `encoder-cosine`), so it pulls the student towards the "
-                     "model it starts from; a cross-encoder teacher is used only where it beats the bi-encoder "
-                     "(`faqmine models train-reranker`)")
+                     "model it starts from"
+                     + ("; marginmse_ce learns a cross-encoder's margins instead (`faqmine models train-reranker`, "
+                        "below)" if "marginmse_ce" in strategies else ""))
     lines += teacher_lines(meta)
     real = meta.get("realfaq") or {}
     if real:
@@ -640,7 +660,7 @@ def write_report(eval_dir: str | Path, out: str | Path, run_id: str | None = Non
               "## Paired comparisons"]
     lines += _comparison_lines(metrics, strategies, names)
     lines += ["", "## Where hard negatives did not help", ""]
-    for s in ("hardneg", "randneg", "marginmse"):
+    for s in ("hardneg", "randneg", *MARGIN_STRATEGIES):
         if s in strategies:
             lines += _not_helped(metrics, s, names)
     lines += ["", "## Plots", ""] + [f"![{p}]({p})" for p in plots]
