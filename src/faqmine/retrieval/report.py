@@ -5,13 +5,13 @@
 there is one) and writes a folder:
 
 - summary.md and summary.html: first the answer in words, with numbers and intervals (hard vs
-  random vs in-batch negatives and MarginMSE on the encoder's own and on a cross-encoder's margins;
-  simulated and real out-of-domain tasks; trained
-  and zero-shot languages; the forgetting cost on parallel-text retrieval); a difference is
-  *called* only when its interval, pooled over seeds and queries, excludes 0 and every seed's
-  difference has the same sign. Then what was compared, on which data; per task the pooled
-  scores (all, trained languages, zero-shot languages) with 95% intervals; the paired
-  comparisons of every strategy against randneg, inbatch, hardneg, marginmse and the untrained base, in words as the
+  random vs in-batch negatives, MarginMSE on the encoder's own and on a cross-encoder's margins;
+  simulated and real out-of-domain tasks; trained and zero-shot languages; the forgetting cost
+  on parallel-text retrieval); a difference is *called* only when its interval, pooled over
+  seeds and queries, excludes 0 and every seed's difference has the same sign. Then what was
+  compared, on which data; per task the pooled scores (all, trained languages, zero-shot
+  languages) with 95% intervals; the paired comparisons of every strategy against randneg,
+  inbatch, hardneg, marginmse and the untrained base, in words as the
   intervals say them (better / worse / no detectable difference); the language (pair)s
   where hard negatives did not beat in-batch negatives; then the full table of strategy x
   language (pair) x metric with the delta against inbatch and against base;
@@ -50,7 +50,7 @@ def _teachers(meta: dict, strategy: str) -> set[str]:
     """The teachers whose margins a strategy's runs learned: their counts of rows per teacher (faqmine_train.json,
     copied into the evaluation's run record)."""
     return {key.split("=", 1)[1] for name, record in (meta.get("training_runs") or {}).items()
-            if name.split("@")[0].split(":")[0] == strategy
+            if name.split("@")[0] == strategy
             for key in (record.get("counts") or {}) if key.startswith("teacher=")}
 
 
