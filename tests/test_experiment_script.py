@@ -4,6 +4,7 @@ report, checked against the evaluation Parquet it was written from; and --help l
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -64,6 +65,8 @@ def test_experiment_end_to_end_tiny(tmp_path: Path) -> None:
     assert {"mono", "cross", "lareqa", "real_mono", "real_cross", "real_lareqa", "parallel"} <= set(metrics["task"])
     text = (report / "summary.md").read_text()
     assert text.split("\n## ")[1].startswith("The answer")
+    machine = json.loads((data / "eval" / "runs" / "tiny.json").read_text())["machine"]
+    assert " cores" in machine and f"s on cpu ({machine})" in text  # which CPU the timings come from
     pooled = metrics[metrics["seed"].isna() & (metrics["metric"] == "ndcg@10") & (metrics["language_pair"] == "all")]
     row = pooled[(pooled["strategy"] == "hardneg") & (pooled["baseline"] == "randneg")
                  & (pooled["task"] == "real_cross")].iloc[0]

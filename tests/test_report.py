@@ -258,6 +258,7 @@ def test_two_margin_strategies_side_by_side(tmp_path: Path) -> None:
                                                  "evaluate\t400\nevaluate_curve\t50\n")
     (tmp_path / "runs" / "t.json").write_text(json.dumps({
         "data": str(data), "train_languages": list(TRAIN), "tasks": {}, "device": "cpu", "reranker": card,
+        "machine": "Intel(R) Xeon(R) Processor, 2 cores, AVX-512, AMX", "seconds": 450.0,
         "training_runs": {"marginmse@1": {"counts": {"teacher=encoder-cosine": 10}, "config": {}},
                           "marginmse_ce@1": {"counts": {"teacher=cross-encoder:data/x/reranker": 10}, "config": {},
                                              "teacher_card": card}}}))
@@ -281,4 +282,5 @@ def test_two_margin_strategies_side_by_side(tmp_path: Path) -> None:
     assert f"| all | {taught} |" in text.split("## Pooled scores")[1]
     assert "- time: 1410 s (23.5 min) for the stages timed so far: pipeline 300 s, teacher 600 s, training 60 s, " \
         "evaluation 450 s" in setup  # the cross-encoder's own stages counted apart
+    assert "- evaluation time: 450.0 s on cpu (Intel(R) Xeon(R) Processor, 2 cores, AVX-512, AMX)" in setup
     assert (tmp_path / "r" / "heatmap_cross_delta_marginmse_ce.png").stat().st_size > 0

@@ -165,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
+    from faqmine.core.machine import cpu_description
     from faqmine.embedding.load import DEFAULT_ENCODER, ENV_VAR
     from faqmine.retrieval.datasets import MissingDataset, read_benchmarks, read_bitext, stored_base_vectors
     from faqmine.retrieval.evaluation import ScoreOptions, System, score_systems, summarise, write_table
@@ -246,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     metrics_path = write_table(summary, "eval", out / "metrics" / f"{run_id}.parquet")
     meta = {
         "run_id": run_id, "data": str(data), "options": {k: v for k, v in opts.items()}, "device": device,
+        "machine": cpu_description(),
         "systems": {s: {"kind": systems[s].kind, "model": systems[s].model, "components": systems[s].components}
                     for s in dict.fromkeys(chosen)},
         "train_languages": train_languages, "training_runs": {name: record for name, _, record in models},

@@ -630,7 +630,8 @@ def write_report(eval_dir: str | Path, out: str | Path, run_id: str | None = Non
               "(every other language is zero-shot)",
               f"- systems: {', '.join(strategies)}; seeds: {json.dumps(meta.get('seeds', {}))}",
               f"- tasks: {json.dumps(tasks.get('tasks', {}))}",
-              f"- evaluation time: {meta.get('seconds', '?')} s on {meta.get('device', '?')}"]
+              f"- evaluation time: {meta.get('seconds', '?')} s on {meta.get('device', '?')}"
+              + (f" ({meta['machine']})" if meta.get("machine") else "")]
     if names.get("marginmse", "").endswith("(self-distillation)"):
         lines.append("- marginmse is labelled self-distillation: its margins are the base encoder's own cosines "
                      "(hard_negatives' teacher column says `encoder-cosine`), so it pulls the student towards the "
