@@ -6,7 +6,7 @@ emits (its extra names the run's data root and crawl), or triggered by hand with
     locate -> train -> evaluate -> publish_report
 
 - `locate` takes the data root from the triggering Asset event (else from the form);
-- `train` runs `training/train.py` (sentence-transformers; strategy inbatch, hardneg or marginmse)
+- `train` runs `training/train.py` (sentence-transformers; strategy inbatch, randneg, hardneg or marginmse)
   with `configs/experiment/<strategy>.yaml`, the settings `make experiment` uses (the same
   train-split pairs for every strategy; ar, el, hi, ro, th, tr, vi left zero-shot), into
   `<data root>/models/<strategy>`;
@@ -42,8 +42,10 @@ with DAG(
     params={
         "data_root": Param(None, type=["null", "string"], title="Data root",
                            description="Used when triggered by hand; an Asset event names its own data root."),
-        "strategy": Param("hardneg", type="string", enum=["inbatch", "hardneg", "marginmse"], title="Strategy",
-                          description="inbatch: in-batch negatives; hardneg: plus mined hard negatives; "
+        "strategy": Param("hardneg", type="string", enum=["inbatch", "randneg", "hardneg", "marginmse"],
+                          title="Strategy",
+                          description="inbatch: in-batch negatives; randneg: plus random train-split negatives "
+                          "(WebFAQ 2.0's baseline); hardneg: plus mined hard negatives; "
                           "marginmse: MarginMSE on the teacher's score margins."),
         "max_steps": Param(None, type=["null", "integer"], minimum=1, title="Max steps",
                            description="Optimisation steps (empty: the config's epochs)."),

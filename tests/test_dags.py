@@ -150,6 +150,7 @@ out = {"errors": {k: str(v) for k, v in bag.import_errors.items()}, "dags": {}}
 for dag_id, dag in bag.dags.items():
     out["dags"][dag_id] = {
         "params": {k: dag.params[k] for k in dag.params},
+        "param_enums": {k: dag.params.get_param(k).schema.get("enum") for k in dag.params},
         "schedule": type(dag.timetable).__name__,
         "tasks": {t.task_id: {"upstream": sorted(t.upstream_task_ids), "operator": type(t).__name__,
                               "application": getattr(t, "application", None),
@@ -199,6 +200,10 @@ def test_training_dag_is_scheduled_on_the_hard_negatives_asset(dagbag):
     assert {t: v["upstream"] for t, v in tasks.items()} == {
         "locate": [], "train": ["locate"], "evaluate": ["locate", "train"], "publish_report": ["evaluate", "locate"]}
     assert tasks["publish_report"]["outlets"] == [pipeline.asset_name("eval")]
+    from faqmine.retrieval.config import STRATEGIES
+
+    assert dag["param_enums"]["strategy"] == list(STRATEGIES)  # the form offers every strategy train.py takes
+    assert all(pipeline.experiment_config(s).is_file() for s in STRATEGIES)
     for script in ("train", "evaluate"):
         done = subprocess.run([sys.executable, str(pipeline.training_script(script)), "--help"],
                               capture_output=True, text=True)
