@@ -178,7 +178,8 @@ DEFAULT_STRATEGIES="inbatch randneg hardneg marginmse"
 if [ -n "$HARD_NEGATIVES_TEACHER" ]; then DEFAULT_STRATEGIES+=" marginmse_ce"; fi
 STRATEGIES=${STRATEGIES:-$DEFAULT_STRATEGIES}
 case " $STRATEGIES " in
-  *" marginmse_ce "*) [ -n "$HARD_NEGATIVES_TEACHER" ] || { echo "experiment.sh: marginmse_ce needs TEACHER=1" >&2; exit 2; } ;;
+  *" marginmse_ce "*)
+    [ -n "$HARD_NEGATIVES_TEACHER" ] || { echo "experiment.sh: marginmse_ce needs TEACHER=1" >&2; exit 2; } ;;
 esac
 CURVE_STRATEGIES=${CURVE_STRATEGIES:-inbatch hardneg}
 CURVE_SEEDS=${CURVE_SEEDS:-$(seq -s ' ' 1 "$SEEDS")}

@@ -30,8 +30,8 @@ from pathlib import Path
 
 import pandas as pd
 
-ORDER = ("bm25", "base", "hybrid", "inbatch", "randneg", "hardneg", "marginmse", "marginmse_ce")
 TRAINED = ("inbatch", "randneg", "hardneg", "marginmse", "marginmse_ce")
+ORDER = ("bm25", "base", "hybrid", *TRAINED)
 MARGIN_STRATEGIES = ("marginmse", "marginmse_ce")  # trained on a teacher's margins (read from its hard negatives)
 TASK_ORDER = ("mono", "cross", "lareqa", "real_mono", "real_cross", "real_lareqa", "parallel")
 TASK_NAMES = {"mono": "simulated mono", "cross": "simulated cross-lingual", "lareqa": "simulated LAReQA",
